@@ -1,0 +1,39 @@
+"""Plugin registry over entry points. Built-ins register through our own pyproject.toml,
+the same road a third party takes:
+
+    [project.entry-points."splitbrain.nemeses"]
+    my-fault = "my_pkg.nemesis:package"       # a callable: factory(ctx_or_none, **opts)
+
+Kinds: dbs, workloads, nemeses, checkers.
+"""
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+from typing import Any, Callable
+
+from harness.errors import ConfigError, UnknownPluginError
+
+KINDS = {"db": "splitbrain.dbs", "workload": "splitbrain.workloads",
+         "nemesis": "splitbrain.nemeses", "checker": "splitbrain.checkers"}
+
+
+def available(kind: str) -> dict[str, Any]:
+    """name -> entry point for one plugin kind."""
+    group = KINDS[kind]
+    return {ep.name: ep for ep in entry_points(group=group)}
+
+
+def load(kind: str, name: str) -> Callable[..., Any]:
+    eps = available(kind)
+    if name not in eps:
+        raise UnknownPluginError(kind, name, list(eps))
+    try:
+        return eps[name].load()
+    except Exception as e:  # a broken third-party plugin must not look like our crash
+        raise ConfigError(f"{kind} plugin {name!r} ({eps[name].value}) failed to load: {e}") \
+            from e
+
+
+def describe() -> dict[str, list[tuple[str, str]]]:
+    """kind -> [(name, target)] for `splitbrain list`."""
+    return {kind: sorted((n, ep.value) for n, ep in available(kind).items()) for kind in KINDS}

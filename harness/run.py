@@ -1,0 +1,332 @@
+"""One test, end to end: cluster up, db setup, workload + nemesis, heal, check, report.
+
+Every exit path (normal end, an exception, Ctrl-C, SIGTERM) heals every fault, closes the
+history, collects node logs and tears the cluster down (unless asked to leave it running).
+The history is on disk as it happens, so even a harness killed outright leaves it readable;
+the next run finds and removes the leftover containers (their iptables rules, paused
+processes and clocks go with them).
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import logging
+import os
+import signal
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from harness import __version__
+from harness import generators as g
+from harness import registry
+from harness.analysis import StatsChecker, compose_checks, counts, coverage, fault_windows
+from harness.db import Context, HasLogFiles
+from harness.errors import ConfigError, SplitbrainError
+from harness.history import HistoryWriter, read_jsonl
+from harness.plugins import Package, Workload
+from harness.runner import LiveStats, Runner
+from harness.spec import TestSpec
+from harness.store import new_run_dir, write_json
+
+log = logging.getLogger("splitbrain")
+
+
+@dataclass
+class RunOutcome:
+    run_dir: Path
+    valid: Any
+    results: dict[str, Any]
+    report: Path | None
+
+
+@dataclass
+class Plugins:
+    db: Any
+    workload: Workload
+    packages: list[Package]
+
+
+def load_plugins(spec: TestSpec) -> Plugins:
+    """Resolve every plugin the spec names before anything heavy starts, so a typo is one
+    error line, not a half-built cluster."""
+    from nemeses.compose import compose  # noqa: F401  (validates the import early)
+
+    db = registry.load("db", spec.db)()
+    modes = getattr(db, "modes", None)
+    if modes is not None and spec.mode not in modes:
+        raise ConfigError(f"db {spec.db!r} has no mode {spec.mode!r}; modes: "
+                          f"{', '.join(modes)}")
+    workload = registry.load("workload", spec.workload)()
+    packages = []
+    for name in spec.nemesis:
+        factory = registry.load("nemesis", name)
+        packages.append(factory(None, interval=spec.nemesis_interval, seed=spec.seed))
+    return Plugins(db=db, workload=workload, packages=packages)
+
+
+def build_generator(spec: TestSpec, ctx: Context, plugins: Plugins, pkg: Package
+                    ) -> g.Generator:
+    """main phase (clients at the spec's rate + nemesis) for the time limit, then the
+    nemesis's final (healing) ops, a recovery pause, then the workload's final ops."""
+    main: g.Generator = g.clients(g.rate(spec.rate, plugins.workload.generator(ctx)))
+    if pkg.generator is not None:
+        main = g.any_of(main, g.nemesis(pkg.generator))
+    phases: list[g.Generator] = [g.time_limit(spec.time_limit, main)]
+    if pkg.final_generator is not None:
+        phases.append(g.nemesis(pkg.final_generator))
+    final = plugins.workload.final_generator(ctx)
+    if final is not None:
+        phases.append(g.sleep(float(spec.options.get("recovery_time", 2.0))))
+        phases.append(g.clients(final))
+    return g.phases(*phases)
+
+
+@contextlib.contextmanager
+def cluster_lock(name: str) -> Iterator[None]:
+    """One run per cluster name on this machine: two would tear down each other's nodes."""
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"splitbrain-{name}.lock"
+    f = open(path, "w")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        f.close()
+        raise ConfigError(f"another splitbrain run is using cluster {name!r}; wait for it, "
+                          "or pass a different --cluster name") from None
+    try:
+        yield
+    finally:
+        fcntl.flock(f, fcntl.LOCK_UN)
+        f.close()
+
+
+@contextlib.contextmanager
+def shielded(say: Callable[[str], None]) -> Iterator[None]:
+    """While cleaning up, Ctrl-C and SIGTERM must not abort the heal: they are noted and
+    ignored until cleanup is done."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        say("cleanup in progress (healing faults, collecting logs); please wait")
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+def _parallel(nodes: list[str], fn: Callable[[str], None]) -> None:
+    errors = []
+    with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+        futs = {n: pool.submit(fn, n) for n in nodes}
+        for n, f in futs.items():
+            try:
+                f.result()
+            except Exception as e:
+                errors.append(f"{n}: {e}")
+    if errors:
+        raise SplitbrainError("; ".join(errors))
+
+
+def _file_logging(run_dir: Path) -> logging.Handler:
+    h = logging.FileHandler(run_dir / "harness.log", encoding="utf-8")
+    h.setFormatter(logging.Formatter("%(asctime)s %(levelname)-5s %(name)s: %(message)s"))
+    root = logging.getLogger("splitbrain")
+    root.setLevel(logging.DEBUG)
+    root.addHandler(h)
+    return h
+
+
+def run_test(spec: TestSpec, *, store: Path | str = "store", leave_running: bool = False,
+             cluster_name: str = "splitbrain", say: Callable[[str], None] = print,
+             display: Callable[[LiveStats, TestSpec], Any] | None = None) -> RunOutcome:
+    """Run one test and analyse it. ``say`` prints progress lines for a person; ``display``
+    returns a context manager showing live stats while the workload runs."""
+    from harness.cluster import Cluster
+    from harness.image import ensure_image
+    from nemeses.compose import compose
+
+    plugins = load_plugins(spec)
+    pkg = compose(plugins.packages) if plugins.packages else None
+    run_dir = new_run_dir(store, spec.name)
+    (run_dir / "test.json").write_text(spec.to_json() + "\n")
+    handler = _file_logging(run_dir)
+    started = dt.datetime.now(dt.timezone.utc)
+    t_start = time.monotonic()
+    errors: list[str] = []
+    interrupted = False
+    history = HistoryWriter(run_dir / "history.jsonl", keep=False)
+    stats = LiveStats()
+    cluster = None
+    ctx: Context | None = None
+
+    def note(msg: str) -> None:
+        log.info(msg)
+        say(msg)
+
+    try:
+        with cluster_lock(cluster_name):
+            note(f"run directory {run_dir}")
+            image = ensure_image(log=note)
+            cluster = Cluster(name=cluster_name, nodes=len(spec.nodes), image=image)
+            t = time.monotonic()
+            cluster.up()
+            note(f"cluster {cluster_name} up: {len(spec.nodes)} nodes in "
+                 f"{time.monotonic() - t:.1f} s")
+            ctx = Context(spec=spec, nodes=list(cluster.nodes), remotes=cluster.remotes,
+                          ips=cluster.ips, run_dir=run_dir, log=log.info, db=plugins.db)
+            try:
+                interrupted = _run_phases(spec, ctx, plugins, pkg, history, stats, errors,
+                                          note, display)
+            finally:
+                with shielded(note):
+                    _cleanup(ctx, plugins, pkg, errors, note, leave_running)
+                    if not leave_running:
+                        cluster.down()
+                        note("cluster down")
+                    else:
+                        note(f"cluster left running: splitbrain cluster down --name "
+                             f"{cluster_name} removes it")
+    except KeyboardInterrupt:
+        interrupted = True
+        errors.append("interrupted")
+        note("interrupted")
+    except SplitbrainError as e:
+        errors.append(str(e))
+        note(f"error: {e}")
+        if cluster is None or ctx is None:
+            history.close()
+            logging.getLogger("splitbrain").removeHandler(handler)
+            handler.close()
+            raise
+    finally:
+        history.close()
+
+    with shielded(note):
+        results = analyse(run_dir, spec=spec, workload=plugins.workload, ctx=ctx, pkg=pkg,
+                          errors=errors, interrupted=interrupted,
+                          run_info={"started_at": started.isoformat(timespec="seconds"),
+                                    "wall_seconds": round(time.monotonic() - t_start, 3)})
+        report = _report(run_dir, note)
+    logging.getLogger("splitbrain").removeHandler(handler)
+    handler.close()
+    return RunOutcome(run_dir=run_dir, valid=results["valid"], results=results, report=report)
+
+
+def _run_phases(spec: TestSpec, ctx: Context, plugins: Plugins, pkg: Package | None,
+                history: HistoryWriter, stats: LiveStats, errors: list[str],
+                note: Callable[[str], None], display: Any) -> bool:
+    """db setup, nemesis setup, the generator phases. Returns True if interrupted."""
+    t = time.monotonic()
+    stats.phase = "db setup"
+    _parallel(ctx.nodes, lambda n: plugins.db.setup(ctx, n))
+    note(f"db {spec.db} ({spec.mode}) set up on {len(ctx.nodes)} nodes in "
+         f"{time.monotonic() - t:.1f} s")
+    if pkg is not None:
+        pkg.nemesis.setup(ctx)
+    gen = build_generator(spec, ctx, plugins, pkg or Package("none", None, None, None))  # type: ignore[arg-type]
+    runner = Runner(ctx, plugins.workload, pkg.nemesis if pkg else None, gen, history,
+                    concurrency=spec.concurrency, seed=spec.seed, stats=stats,
+                    fault_names=pkg.faults if pkg else None)
+    stats.phase = "running"
+    note(f"running {spec.workload} for {spec.time_limit:g} s, {spec.concurrency} clients, "
+         f"nemesis {','.join(spec.nemesis)}")
+    view = display(stats, spec) if display else contextlib.nullcontext()
+    interrupted = False
+    with view:
+        runner.start()
+        try:
+            runner.join()
+        except KeyboardInterrupt:
+            interrupted = True
+            note("interrupted: stopping workers, then healing")
+            runner.stop.set()
+            # Workers finish their current op (client timeouts bound it); don't wait forever.
+            runner.join(timeout=15)
+    errors.extend(runner.errors)
+    stats.phase = "done"
+    return interrupted
+
+
+def _cleanup(ctx: Context, plugins: Plugins, pkg: Package | None, errors: list[str],
+             note: Callable[[str], None], leave_running: bool) -> None:
+    """Heal, collect logs, tear the db down. Each step runs even if an earlier one failed."""
+    if pkg is not None:
+        try:
+            pkg.nemesis.teardown(ctx)
+            note("faults healed")
+        except Exception as e:
+            errors.append(f"heal failed: {e}")
+            note(f"error: heal failed: {e}")
+    db = plugins.db
+    if isinstance(db, HasLogFiles):
+        def collect(node: str) -> None:
+            dest = ctx.run_dir / "nodes" / node
+            dest.mkdir(parents=True, exist_ok=True)
+            for path in db.log_files(ctx, node):
+                try:
+                    ctx.remotes[node].download(path, dest / Path(path).name)
+                except Exception as e:
+                    log.warning("could not collect %s from %s: %s", path, node, e)
+        try:
+            _parallel(ctx.nodes, collect)
+        except Exception as e:
+            errors.append(f"log collection failed: {e}")
+    if not leave_running:
+        try:
+            _parallel(ctx.nodes, lambda n: db.teardown(ctx, n))
+        except Exception as e:
+            errors.append(f"db teardown failed: {e}")
+
+
+def analyse(run_dir: Path, *, spec: TestSpec, workload: Workload | None = None,
+            ctx: Context | None = None, pkg: Package | None = None,
+            errors: list[str] | None = None, interrupted: bool = False,
+            run_info: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Check the history on disk (the source of truth) and write results.json."""
+    ops = read_jsonl(run_dir / "history.jsonl")
+    if ctx is None:
+        ctx = Context(spec=spec, nodes=list(spec.nodes), remotes={}, ips={}, run_dir=run_dir)
+    if workload is None:
+        workload = registry.load("workload", spec.workload)()
+    checkers = {"linearizable": workload.checker(ctx), "stats": StatsChecker()}
+    checked = compose_checks(checkers, spec.to_dict(), ops)
+    faults = pkg.faults if pkg else {"start-partition": "stop-partition"}
+    windows = fault_windows(ops, faults)
+    valid = checked["valid"]
+    errors = list(errors or [])
+    if interrupted or errors:
+        # A run that did not finish cleanly cannot vouch for the system.
+        valid = False if valid is False else "unknown"
+    results = {
+        "valid": valid,
+        "interrupted": interrupted,
+        "run": {**(run_info or {}), "splitbrain_version": __version__,
+                "run_dir": str(run_dir)},
+        "counts": counts(ops),
+        "faults": windows,
+        "fault_coverage": coverage(windows),
+        "checkers": checked["checkers"],
+        "errors": errors,
+    }
+    write_json(run_dir / "results.json", results)
+    return results
+
+
+def _report(run_dir: Path, note: Callable[[str], None]) -> Path | None:
+    try:
+        from harness.report import render_report
+
+        return render_report(run_dir)
+    except Exception as e:  # a broken report must not lose the verdict
+        log.error("report failed: %s", e, exc_info=True)
+        note(f"error: report failed: {e}")
+        return None

@@ -1,0 +1,26 @@
+"""The "none" nemesis package: no faults. Useful as a baseline run."""
+from __future__ import annotations
+
+from typing import Any
+
+from harness.db import Context
+from harness.history import INFO, Op
+from harness.plugins import Package
+
+
+class NoopNemesis:
+    def setup(self, ctx: Context) -> None:
+        pass
+
+    def invoke(self, ctx: Context, op: Op) -> Op:
+        return op.complete(INFO, value="noop")
+
+    def teardown(self, ctx: Context) -> None:
+        pass
+
+
+def package(ctx: Context | None = None, **_: Any) -> Package:
+    return Package(name="none", nemesis=NoopNemesis(), generator=None, final_generator=None)
+
+
+NoopPackage = package

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+
+from harness.errors import ConfigError, HistoryFormatError
+from harness.history import HistoryWriter, Op, pair_index, read_jsonl, write_jsonl
+from harness.spec import TestSpec
+from harness.store import new_run_dir, resolve_run, write_json
+
+
+def test_history_round_trip_keeps_every_field(tmp_path):
+    ops = [Op(type="invoke", f="cas", process=3, key="k", value=[1, 2], time=5),
+           Op(type="ok", f="cas", process=3, key="k", value=[1, 2], time=9),
+           Op(type="info", f="start-partition", process="nemesis",
+              value={"grudge": {"n1": ["n2"]}}, error="x", extra={"node": "n1"}),
+           Op(type="ok", f="read", process=4, key=None, value=10**40)]
+    path = tmp_path / "h.jsonl"
+    with HistoryWriter(path) as w:
+        for o in ops:
+            w.append(o)
+    back = read_jsonl(path)
+    assert [o.to_dict() for o in back] == [o.to_dict() for o in ops]
+    assert back[2].extra == {"node": "n1"} and back[3].value == 10**40
+    assert [o.index for o in back] == [0, 1, 2, 3]
+
+
+def test_concurrent_appends_all_land_and_parse(tmp_path):
+    path = tmp_path / "h.jsonl"
+    w = HistoryWriter(path)
+
+    def work(p):
+        for i in range(500):
+            w.append(Op(type="invoke", f="write", process=p, value=i))
+    ts = [threading.Thread(target=work, args=(p,)) for p in range(8)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    w.close()
+    back = read_jsonl(path)
+    assert [o.index for o in back] == list(range(4000))
+
+
+def test_torn_last_line_is_skipped_but_middle_garbage_is_an_error(tmp_path):
+    p = tmp_path / "h.jsonl"
+    write_jsonl(p, [Op(type="invoke", f="read", process=0)])
+    with open(p, "a") as f:
+        f.write('{"index": 1, "ty')
+    assert len(read_jsonl(p)) == 1
+    p.write_text('{"type":"invoke","f":"read"}\nnot json\n{"type":"ok","f":"read"}\n')
+    with pytest.raises(HistoryFormatError, match=r"h.jsonl:2"):
+        read_jsonl(p)
+    p.write_text('{"type":"done","f":"read"}\n')
+    with pytest.raises(HistoryFormatError, match="type must be"):
+        read_jsonl(p)
+
+
+def test_pair_index_matches_by_process():
+    ops = [Op("invoke", "w", 0), Op("invoke", "w", 1), Op("ok", "w", 1), Op("info", "w", 0),
+           Op("invoke", "r", 2)]
+    assert pair_index(ops) == {1: 2, 0: 3}
+
+
+def test_spec_round_trips_through_json():
+    s = TestSpec(nodes=("n1", "n2", "n3"), time_limit=12.5, seed=9, nemesis=["partition"],
+                 options={"keys": 3})
+    back = TestSpec.from_dict(json.loads(s.to_json()))
+    assert back == s and isinstance(back.nodes, tuple)
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"concurrency": 0}, "concurrency 0"),
+    ({"time_limit": -1}, "time limit"),
+    ({"rate": 0}, "rate"),
+    ({"nodes": ()}, "no nodes"),
+    ({"nodes": ("n1", "n1")}, "duplicate"),
+    ({"name": "../x"}, "directory name"),
+])
+def test_spec_rejects_bad_values_with_a_clear_line(bad, match):
+    with pytest.raises(ConfigError, match=match):
+        TestSpec(**bad)
+
+
+def test_spec_from_dict_names_unknown_fields():
+    with pytest.raises(ConfigError, match="unknown test spec field.*colour"):
+        TestSpec.from_dict({"colour": "red"})
+
+
+def test_store_layout_and_latest_links(tmp_path):
+    a = new_run_dir(tmp_path, "t")
+    b = new_run_dir(tmp_path, "t")
+    assert a != b and (b / "nodes").is_dir()
+    assert (tmp_path / "latest").resolve() == b.resolve()
+    assert (tmp_path / "t" / "latest").resolve() == b.resolve()
+    write_json(b / "results.json", {"valid": True})
+    (b / "history.jsonl").write_text("")
+    assert resolve_run(tmp_path / "latest") == b.resolve()
+    with pytest.raises(ConfigError, match="not a run directory"):
+        resolve_run(tmp_path)

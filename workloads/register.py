@@ -1,0 +1,150 @@
+"""The register workload: read, write and cas over independent keys.
+
+Each key is a separate register; a key takes ``ops_per_key`` ops, then a fresh key replaces
+it, so each key's history stays small enough to check quickly (Jepsen's independent keys).
+Written values are unique per key (1, 2, 3, ...), so every read names the one write it saw.
+
+Ops:
+    {"f": "read",  "key": 3, "value": null}     -> ok with the value read (null: absent)
+    {"f": "write", "key": 3, "value": 7}
+    {"f": "cas",   "key": 3, "value": [7, 8]}   -> ok if swapped, fail if the value was not 7
+
+The client answers fail only when the op surely did not happen (a definite error from the
+store, or any error on a read), and info when it cannot know (timeout, lost connection).
+"""
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from harness import generators as g
+from harness.db import Context
+from harness.history import FAIL, INFO, OK, Op
+from harness.kvclient import KVClient, KVError
+from harness.plugins import Checker
+
+
+class RegisterClient:
+    def __init__(self, host: str, port: int, timeout: float):
+        self.kv = KVClient(host, port=port, timeout=timeout)
+
+    def invoke(self, ctx: Context, op: Op) -> Op:
+        try:
+            if op.f == "read":
+                return op.complete(OK, value=self.kv.read(op.key))
+            if op.f == "write":
+                self.kv.write(op.key, op.value)
+                return op.complete(OK, value=op.value)
+            if op.f == "cas":
+                old, new = op.value
+                swapped = self.kv.cas(op.key, old, new)
+                if swapped:
+                    return op.complete(OK, value=op.value)
+                return op.complete(FAIL, value=op.value, error="cas-mismatch")
+        except KVError as e:
+            # A read changes nothing, so a failed read can always be fail.
+            definite = bool(getattr(e, "definite", False)) or op.f == "read"
+            return op.complete(FAIL if definite else INFO, value=op.value,
+                               error=_error_name(e))
+        return op.complete(FAIL, error=f"unknown f {op.f!r}")
+
+    def close(self, ctx: Context) -> None:
+        self.kv.close()
+
+
+def _error_name(e: Exception) -> str:
+    code = getattr(e, "code", None)
+    return f"{code}: {e}" if code else f"{type(e).__name__}: {e}"
+
+
+class RegisterGen:
+    """A pool of ``keys`` live keys; each takes ``ops_per_key`` ops, then is replaced.
+    Mix: 50% reads, 30% writes, 20% cas (cas expects one of the last few written values,
+    so some succeed and some fail)."""
+
+    def __init__(self, keys: int = 5, ops_per_key: int = 200, read_ratio: float = 0.5,
+                 write_ratio: float = 0.3):
+        self.pool = list(range(keys))
+        self.next_key = keys
+        self.ops_left = {k: ops_per_key for k in self.pool}
+        self.ops_per_key = ops_per_key
+        self.last_value: dict[Any, int] = {}
+        self.read_ratio, self.write_ratio = read_ratio, write_ratio
+        self.used: list[Any] = []
+        self._lock = threading.Lock()  # final_generator reads `used` from another phase
+
+    def op(self, ctx: g.GenContext) -> g.Answer:
+        i = ctx.rng.randrange(len(self.pool))
+        key = self.pool[i]
+        if key not in self.last_value:
+            self.last_value[key] = 0
+            with self._lock:
+                self.used.append(key)
+        self.ops_left[key] -= 1
+        if self.ops_left[key] <= 0:
+            del self.ops_left[key]
+            self.pool[i] = self.next_key
+            self.ops_left[self.next_key] = self.ops_per_key
+            self.next_key += 1
+        r = ctx.rng.random()
+        if r < self.read_ratio:
+            return Op(type="invoke", f="read", key=key)
+        self.last_value[key] += 1
+        v = self.last_value[key]
+        if r < self.read_ratio + self.write_ratio or v == 1:
+            return Op(type="invoke", f="write", key=key, value=v)
+        old = max(1, v - 1 - ctx.rng.randrange(3))
+        return Op(type="invoke", f="cas", key=key, value=[old, v])
+
+    def keys_used(self) -> list[Any]:
+        with self._lock:
+            return list(self.used)
+
+
+class FinalReads:
+    """One read of every key the main phase touched, after the faults are healed."""
+
+    def __init__(self, source: RegisterGen):
+        self.source = source
+        self.todo: list[Any] | None = None
+
+    def op(self, ctx: g.GenContext) -> g.Answer:
+        if self.todo is None:
+            self.todo = self.source.keys_used()
+        if not self.todo:
+            return None
+        return Op(type="invoke", f="read", key=self.todo.pop(0))
+
+
+class RegisterWorkload:
+    """Plugin "register". Options (spec.options): keys (5), ops_per_key (200),
+    client_timeout (1.0 s), port (7000)."""
+
+    name = "register"
+
+    def __init__(self, **opts: Any):
+        self.opts = opts
+        self._gen: RegisterGen | None = None
+
+    def _opt(self, ctx: Context, name: str, default: Any) -> Any:
+        spec_opts = getattr(ctx.spec, "options", None) or {}
+        return self.opts.get(name, spec_opts.get(name, default))
+
+    def client(self, ctx: Context, process: int, node: str) -> RegisterClient:
+        return RegisterClient(ctx.ips.get(node, node), int(self._opt(ctx, "port", 7000)),
+                              float(self._opt(ctx, "client_timeout", 1.0)))
+
+    def generator(self, ctx: Context) -> RegisterGen:
+        self._gen = RegisterGen(keys=int(self._opt(ctx, "keys", 5)),
+                                ops_per_key=int(self._opt(ctx, "ops_per_key", 200)))
+        return self._gen
+
+    def final_generator(self, ctx: Context) -> g.Generator | None:
+        if self._gen is None:
+            return None
+        return FinalReads(self._gen)
+
+    def checker(self, ctx: Context) -> Checker:
+        from checkers.linearizable import LinearizableChecker
+
+        return LinearizableChecker(model="cas-register")
