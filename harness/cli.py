@@ -21,7 +21,7 @@ from harness.spec import TestSpec, node_names
 
 EXIT_BAD_ARGS = 254
 EXIT_HARNESS = 3
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def exit_code(valid: Any) -> int:
@@ -152,11 +152,11 @@ def _print_verdict(valid: Any, results: dict[str, Any]) -> None:
 def check(paths: tuple[str, ...], model: str, independent: bool, fmt: str, as_json: bool,
           timeout: float | None) -> int:
     """Check the linearizability of stored runs or outside history files."""
-    from checkers.check import check_file
-
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise ConfigError(f"no such file or directory: {', '.join(missing)}")
+    from checkers.check import check_file
+
     valids = []
     for p in paths:
         try:

@@ -150,11 +150,12 @@ def run_test(spec: TestSpec, *, store: Path | str = "store", leave_running: bool
              display: Callable[[LiveStats, TestSpec], Any] | None = None) -> RunOutcome:
     """Run one test and analyse it. ``say`` prints progress lines for a person; ``display``
     returns a context manager showing live stats while the workload runs."""
-    from harness.cluster import Cluster
-    from harness.image import ensure_image
     from nemeses.compose import compose
 
     plugins = load_plugins(spec)
+    from harness.cluster import Cluster
+    from harness.image import ensure_image
+
     pkg = compose(plugins.packages) if plugins.packages else None
     run_dir = new_run_dir(store, spec.name)
     (run_dir / "test.json").write_text(spec.to_json() + "\n")

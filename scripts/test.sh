@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The tests: set up, lint, then unit, golden, property and integration tests (real Docker
+# containers). Long soaks are opt-in: scripts/test.sh -m soak. Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+.venv/bin/ruff check harness workloads nemeses checkers tests bench
+exec .venv/bin/pytest -q -p no:cacheprovider "$@"

@@ -1,0 +1,79 @@
+"""The CLI contract: exit codes, one-line errors, `check --json` output."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.history import Op, write_jsonl
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "porcupine" / "etcd"
+
+
+def sb(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, timeout=120)
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["run", "--nodes", "0"], "--nodes"),
+    (["run", "--rate", "-3"], "--rate"),
+    (["run", "--nemesis", "chaos", "--time-limit", "1"], "unknown nemesis 'chaos'; installed:"),
+    (["run", "--db", "postgres"], "unknown db 'postgres'; installed: kvstore"),
+    (["run", "--option", "novalue"], "is not KEY=VALUE"),
+    (["check", "/nonexistent/h.jsonl"], "no such file"),
+    (["check", "x", "--format", "yaml"], "--format"),
+    (["frobnicate"], "No such command"),
+])
+def test_bad_input_is_one_line_and_exit_254(args, needle):
+    r = sb(*args)
+    assert r.returncode == 254, r.stderr
+    lines = [line for line in r.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, r.stderr
+    assert needle in lines[0] and "Traceback" not in r.stderr
+
+
+def test_list_shows_builtins_registered_through_entry_points():
+    r = sb("list")
+    assert r.returncode == 0
+    for name in ("kvstore", "register", "partition", "linearizable"):
+        assert name in r.stdout
+
+
+def test_check_json_contract_and_exit_codes(tmp_path):
+    (tmp_path / "good").mkdir()
+    (tmp_path / "bad").mkdir()
+    write_jsonl(tmp_path / "good" / "history.jsonl", [
+        Op("invoke", "write", 0, key=1, value=1), Op("ok", "write", 0, key=1, value=1),
+        Op("invoke", "read", 1, key=1), Op("ok", "read", 1, key=1, value=1)])
+    write_jsonl(tmp_path / "bad" / "history.jsonl", [
+        Op("invoke", "write", 0, key=1, value=1), Op("ok", "write", 0, key=1, value=1),
+        Op("invoke", "read", 1, key=1), Op("ok", "read", 1, key=1, value=None)])
+    r = sb("check", str(tmp_path / "good"), "--model", "cas-register", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["valid"] is True and "seconds" in out and out["path"].endswith("good")
+    r = sb("check", str(tmp_path / "good"), str(tmp_path / "bad"), "--json")
+    assert r.returncode == 1
+    lines = [json.loads(x) for x in r.stdout.strip().splitlines()]
+    assert [x["valid"] for x in lines] == [True, False]
+
+
+@pytest.mark.skipif(not DATA.exists(), reason=f"shared data not at {DATA}")
+def test_check_cli_on_etcd_logs_gives_known_verdicts():
+    verdicts = {}
+    for line in (DATA / "verdicts.tsv").read_text().splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        f, v = line.split("\t")[:2]
+        verdicts[f] = v == "true"
+    files = sorted(verdicts)[:12]
+    r = sb("check", *[str(DATA / f) for f in files], "--model", "cas-register",
+           "--format", "jepsen-log", "--json")
+    got = [json.loads(x) for x in r.stdout.strip().splitlines()]
+    assert [Path(x["path"]).name for x in got] == files
+    assert [x["valid"] for x in got] == [verdicts[f] for f in files]
+    assert r.returncode == (0 if all(verdicts[f] for f in files) else 1)
