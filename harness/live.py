@@ -40,7 +40,7 @@ def live_display(stats: LiveStats, spec: TestSpec, console: Console | None = Non
                  ) -> Iterator[None]:
     console = console or Console(stderr=True)
     stop = threading.Event()
-    window: list[tuple[float, int]] = []
+    window: list[tuple[float, int]] = [(time.monotonic(), stats.completed)]
 
     def rate() -> float:
         now = time.monotonic()

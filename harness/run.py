@@ -178,18 +178,20 @@ def run_test(spec: TestSpec, *, store: Path | str = "store", leave_running: bool
             note(f"run directory {run_dir}")
             image = ensure_image(log=note)
             cluster = Cluster(name=cluster_name, nodes=len(spec.nodes), image=image)
-            t = time.monotonic()
-            cluster.up()
-            note(f"cluster {cluster_name} up: {len(spec.nodes)} nodes in "
-                 f"{time.monotonic() - t:.1f} s")
-            ctx = Context(spec=spec, nodes=list(cluster.nodes), remotes=cluster.remotes,
-                          ips=cluster.ips, run_dir=run_dir, log=log.info, db=plugins.db)
             try:
+                t = time.monotonic()
+                cluster.up()
+                note(f"cluster {cluster_name} up: {len(spec.nodes)} nodes in "
+                     f"{time.monotonic() - t:.1f} s")
+                ctx = Context(spec=spec, nodes=list(cluster.nodes), remotes=cluster.remotes,
+                              ips=cluster.ips, run_dir=run_dir, log=log.info, db=plugins.db)
                 interrupted = _run_phases(spec, ctx, plugins, pkg, history, stats, errors,
                                           note, display)
             finally:
+                # Runs on every exit path, Ctrl-C during cluster start or db setup included.
                 with shielded(note):
-                    _cleanup(ctx, plugins, pkg, errors, note, leave_running)
+                    if ctx is not None:
+                        _cleanup(ctx, plugins, pkg, errors, note, leave_running)
                     if not leave_running:
                         cluster.down()
                         note("cluster down")

@@ -148,7 +148,8 @@ class Runner:
                     return
                 op.type, op.process, op.time = INVOKE, process, self.now()
                 self.history.append(op)
-                self.stats.counts[INVOKE] += 1
+                if not is_nemesis:
+                    self.stats.counts[INVOKE] += 1
                 if is_nemesis:
                     done = self._invoke_nemesis(op)
                 else:
@@ -157,8 +158,9 @@ class Runner:
                     done = self._invoke_client(client, op)
                 done.time = self.now()
                 self.history.append(done)
-                self.stats.counts[done.type] += 1
-                self.stats.completed += 1
+                if not is_nemesis:
+                    self.stats.counts[done.type] += 1
+                    self.stats.completed += 1
                 self._done(done)
                 if not is_nemesis and done.type == INFO:
                     # The op may still take effect later: this process can never issue
@@ -201,7 +203,6 @@ class Runner:
 
     def _invoke_nemesis(self, op: Op) -> Op:
         assert self.nemesis is not None
-        start = self.fault_names.get(op.f)
         try:
             done = self.nemesis.invoke(self.ctx, op)
         except Exception as e:
@@ -209,12 +210,13 @@ class Runner:
             self.errors.append(f"nemesis {op.f} failed: {e}")
             return _crashed(op, e)
         done = validate_completion(op, done)
-        if start is not None:
-            self.stats.active_faults[start] = _short(done.value)
-        else:
-            for k, v in self.fault_names.items():
-                if v == op.f:
-                    self.stats.active_faults.pop(k, None)
+        if op.f in self.fault_names and not done.error:
+            v = done.value
+            self.stats.active_faults[op.f] = _short(
+                v.get("description", v) if isinstance(v, dict) else v)
+        for start, stop in self.fault_names.items():
+            if stop == op.f:
+                self.stats.active_faults.pop(start, None)
         return done
 
 

@@ -71,7 +71,7 @@ def describe(grudge: Grudge) -> str:
 # --- iptables ------------------------------------------------------------------------------
 
 def _ensure_chain_cmd() -> str:
-    return (f"iptables -w -N {CHAIN} 2>/dev/null; "
+    return (f"{{ iptables -w -N {CHAIN} 2>/dev/null || true; }}; "
             f"iptables -w -C INPUT -j {CHAIN} 2>/dev/null || iptables -w -I INPUT 1 -j {CHAIN}")
 
 
