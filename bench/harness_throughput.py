@@ -42,8 +42,8 @@ def main() -> None:
             counter = iter(range(10**12))
             gen = g.limit(a.ops, g.mix([
                 g.FnGen(lambda c: {"f": "read", "key": c.rng.randrange(10)}),
-                g.FnGen(lambda c: {"f": "write", "key": c.rng.randrange(10),
-                                   "value": next(counter)}),
+                g.FnGen(lambda c, counter=counter: {"f": "write", "key": c.rng.randrange(10),
+                                                    "value": next(counter)}),
             ]))
             ctx = Context(spec=None, nodes=["n1", "n2", "n3", "n4", "n5"], remotes={}, ips={},
                           run_dir=Path(d))

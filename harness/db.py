@@ -10,9 +10,10 @@ Optional capabilities are their own small protocols, tested with isinstance:
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from harness.remote import Remote
 

@@ -34,7 +34,8 @@ class HistoryFormatError(SplitbrainError):
 
 
 class RemoteError(SplitbrainError):
-    def __init__(self, node: str, command: str, exit_code: int | None, stderr: str, reason: str = ""):
+    def __init__(self, node: str, command: str, exit_code: int | None, stderr: str,
+                 reason: str = ""):
         self.node, self.command, self.exit_code, self.stderr = node, command, exit_code, stderr
         tail = stderr.strip().splitlines()[-1] if stderr.strip() else ""
         msg = f"on {node}: `{command}` exited {exit_code}"

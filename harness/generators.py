@@ -26,8 +26,9 @@ from __future__ import annotations
 
 import heapq
 import random
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, Op
 
@@ -35,9 +36,9 @@ SECOND = 1_000_000_000
 
 
 class _Pending:
-    _instance: "_Pending | None" = None
+    _instance: _Pending | None = None
 
-    def __new__(cls) -> "_Pending":
+    def __new__(cls) -> _Pending:
         if cls._instance is None:
             cls._instance = super().__new__(cls)
         return cls._instance

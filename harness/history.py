@@ -15,9 +15,10 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from harness.errors import HistoryFormatError
 
@@ -51,14 +52,14 @@ class Op:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Op":
+    def from_dict(cls, d: dict[str, Any]) -> Op:
         extra = {k: v for k, v in d.items() if k not in _STANDARD} or None
         return cls(type=d["type"], f=d["f"], process=d.get("process", -1), key=d.get("key"),
                    value=d.get("value"), index=d.get("index", -1), time=d.get("time", -1),
                    error=d.get("error"), extra=extra)
 
     def complete(self, type: str, value: Any = None, error: str | None = None,
-                 **extra: Any) -> "Op":
+                 **extra: Any) -> Op:
         """The completion of this invocation: same process, f and key."""
         return Op(type=type, f=self.f, process=self.process, key=self.key,
                   value=self.value if value is None and type != OK else value,
@@ -116,7 +117,7 @@ class HistoryWriter:
             os.fsync(fd)
             os.close(fd)
 
-    def __enter__(self) -> "HistoryWriter":
+    def __enter__(self) -> HistoryWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:

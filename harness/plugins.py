@@ -41,7 +41,7 @@ class Workload(Protocol):
     def final_generator(self, ctx: Context) -> Generator | None:
         """Client ops after the faults are healed (e.g. a final read of every key)."""
 
-    def checker(self, ctx: Context) -> "Checker": ...
+    def checker(self, ctx: Context) -> Checker: ...
 
 
 @runtime_checkable

@@ -8,8 +8,9 @@ Kinds: dbs, workloads, nemeses, checkers.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Any, Callable
+from typing import Any
 
 from harness.errors import ConfigError, UnknownPluginError
 

@@ -16,14 +16,14 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from harness import __version__
+from harness import __version__, registry
 from harness import generators as g
-from harness import registry
 from harness.analysis import StatsChecker, compose_checks, counts, coverage, fault_windows
 from harness.db import Context, HasLogFiles
 from harness.errors import ConfigError, SplitbrainError
@@ -160,7 +160,7 @@ def run_test(spec: TestSpec, *, store: Path | str = "store", leave_running: bool
     run_dir = new_run_dir(store, spec.name)
     (run_dir / "test.json").write_text(spec.to_json() + "\n")
     handler = _file_logging(run_dir)
-    started = dt.datetime.now(dt.timezone.utc)
+    started = dt.datetime.now(dt.UTC)
     t_start = time.monotonic()
     errors: list[str] = []
     interrupted = False

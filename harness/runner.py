@@ -17,8 +17,9 @@ import threading
 import time
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from harness.db import Context
 from harness.generators import PENDING, GenContext, Generator, update

@@ -73,12 +73,12 @@ class TestSpec:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "TestSpec":
+    def from_dict(cls, d: dict[str, Any]) -> TestSpec:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(f"unknown test spec field(s) {unknown}; known: {sorted(known)}")
         return cls(**d)
 
-    def with_(self, **changes: Any) -> "TestSpec":
+    def with_(self, **changes: Any) -> TestSpec:
         return replace(self, **changes)

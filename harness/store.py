@@ -24,7 +24,7 @@ DEFAULT_STORE = Path("store")
 
 def new_run_dir(store: Path | str, test_name: str) -> Path:
     store = Path(store)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     stamp = now.strftime("%Y%m%dT%H%M%S.") + f"{now.microsecond // 1000:03d}Z"
     run = store / test_name / stamp
     n = 1

@@ -16,8 +16,9 @@ Ops: {"f": "start-partition", "value": null} -> info with the grudge applied;
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Iterable
+from typing import Any
 
 from harness import generators as g
 from harness.db import Context

@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 .venv/bin/ruff check harness workloads nemeses checkers tests bench
+export SPLITBRAIN_REQUIRE_DOCKER=1
 exec .venv/bin/pytest -q -p no:cacheprovider "$@"
