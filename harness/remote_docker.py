@@ -11,8 +11,9 @@ stdout and stderr come back separately (Docker's multiplexed stream, demuxed her
 
 Start daemons with all three standard streams redirected
 (``kv > /var/log/splitbrain/kv.log 2>&1 < /dev/null &``). A background process that keeps
-the exec's stdout or stderr open makes Docker wait 2 s for the stream after the command exits, and that wait
-also delays the next exec on the same container (measured on Docker 20.10).
+the exec's stdout or stderr open makes Docker wait 2 s for the stream after the command
+exits, and that wait also delays the next exec on the same container (measured on Docker
+20.10).
 
 Files travel as tar archives (put_archive / get_archive); ``upload`` and ``download`` take
 the exact destination path, for files and directories alike:
