@@ -2,9 +2,9 @@
 
 One driver task turns the core's Ready batches into effects, in the order the core demands
 (see kv_raft_core): a leader's appends, then persist (fsync), then the other messages, then
-apply committed entries and answer the clients waiting on them. Every client op, reads included, goes
-through the log: a read is answered only once its entry commits, never from a leader's
-belief that it still leads.
+apply committed entries and answer the clients waiting on them. Every client op, reads
+included, goes through the log: a read is answered only once its entry commits, never from a
+leader's belief that it still leads.
 
 Client requests:
     leader        propose; answer when the entry applies; indefinite "timeout" if it has not
