@@ -56,6 +56,14 @@ class Nemesis(Protocol):
         path, including Ctrl-C."""
 
 
+@runtime_checkable
+class Prepares(Protocol):
+    """Optional for a nemesis: called before db setup, to change how the db starts (the
+    clock nemesis puts libfaketime into ``ctx.extra["db_env"]``)."""
+
+    def prepare(self, ctx: Context) -> None: ...
+
+
 @dataclass
 class Package:
     """A nemesis with the generators that drive it. ``faults`` maps start-f to stop-f so the

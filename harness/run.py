@@ -28,7 +28,7 @@ from harness.analysis import StatsChecker, compose_checks, counts, coverage, fau
 from harness.db import Context, HasLogFiles
 from harness.errors import ConfigError, SplitbrainError
 from harness.history import HistoryWriter, read_jsonl
-from harness.plugins import Package, Workload
+from harness.plugins import Package, Prepares, Workload
 from harness.runner import LiveStats, Runner
 from harness.spec import TestSpec
 from harness.store import new_run_dir, write_json
@@ -230,6 +230,10 @@ def _run_phases(spec: TestSpec, ctx: Context, plugins: Plugins, pkg: Package | N
     """db setup, nemesis setup, the generator phases. Returns True if interrupted."""
     t = time.monotonic()
     stats.phase = "db setup"
+    if pkg is not None and isinstance(pkg.nemesis, Prepares):
+        # e.g. the clock nemesis: the db must start under libfaketime, so its environment
+        # has to be in ctx.extra["db_env"] before db.setup.
+        pkg.nemesis.prepare(ctx)
     _parallel(ctx.nodes, lambda n: plugins.db.setup(ctx, n))
     note(f"db {spec.db} ({spec.mode}) set up on {len(ctx.nodes)} nodes in "
          f"{time.monotonic() - t:.1f} s")

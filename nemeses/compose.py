@@ -7,7 +7,7 @@ from harness import generators as g
 from harness.db import Context
 from harness.errors import NemesisError
 from harness.history import Op
-from harness.plugins import Nemesis, Package
+from harness.plugins import Nemesis, Package, Prepares
 
 
 class ComposedNemesis:
@@ -18,6 +18,11 @@ class ComposedNemesis:
             for start, stop in p.faults.items():
                 self.by_f[start] = p.nemesis
                 self.by_f[stop] = p.nemesis
+
+    def prepare(self, ctx: Context) -> None:
+        for p in self.packages:
+            if isinstance(p.nemesis, Prepares):
+                p.nemesis.prepare(ctx)
 
     def setup(self, ctx: Context) -> None:
         for p in self.packages:
