@@ -1,0 +1,65 @@
+"""Porcupine's test corpus: every history gets exactly its published verdict.
+
+- etcd/*.log: Jepsen logs of etcd, one cas-register for the whole log (values are not
+  independent tuples; ``cas`` carries ``[old new]``), read as format jepsen-log.
+- kv/*.txt: one EDN op map per line, a string key each; Porcupine's kv model (get, put,
+  append on strings, initial ""), checked per key.
+
+The data lives outside the repo, in /work/shared/data/porcupine (verdicts.tsv beside each
+set); without it these tests skip.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checkers.check import check_file
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "porcupine"
+
+
+def _verdicts(kind: str) -> list[tuple[Path, bool]]:
+    tsv = DATA / kind / "verdicts.tsv"
+    if not tsv.exists():
+        return []
+    out = []
+    for line in tsv.read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, verdict = line.split("\t")[:2]
+            out.append((DATA / kind / name, verdict.strip() == "true"))
+    return out
+
+
+def _params(kind: str) -> list:
+    cases = _verdicts(kind)
+    if not cases:
+        return [pytest.param(None, None, marks=pytest.mark.skip(
+            reason=f"Porcupine's {kind} corpus not found at {DATA / kind}"))]
+    return [pytest.param(p, v, id=p.name) for p, v in cases]
+
+
+@pytest.mark.parametrize("path, expected", _params("etcd"))
+def test_etcd_log_verdict(path: Path, expected: bool) -> None:
+    res = check_file(path, model="cas-register", fmt="jepsen-log", timeout=120)
+    assert res["valid"] is expected, res.get("error") or res["keys"]
+    if not expected:
+        (key,) = res["keys"].values()
+        assert key["explanation"].startswith("no linearization explains")
+        assert 0 < len(key["ops"]) <= 50
+
+
+@pytest.mark.parametrize("path, expected", _params("kv"))
+def test_kv_verdict(path: Path, expected: bool) -> None:
+    res = check_file(path, model="kv", fmt="edn", timeout=120)
+    assert res["valid"] is expected, res.get("error") or res["keys"]
+    if not expected:
+        assert any(k["valid"] is False for k in res["keys"].values())
+
+
+def test_etcd_corpus_is_complete() -> None:
+    cases = _verdicts("etcd")
+    if not cases:
+        pytest.skip(f"Porcupine's etcd corpus not found at {DATA / 'etcd'}")
+    assert len(cases) == 103
+    assert {p.name for p, _ in cases} == {p.name for p in (DATA / "etcd").glob("*.log")}
