@@ -1,7 +1,7 @@
 """Linearizability checker speed on Porcupine's etcd corpus and on a big synthetic history.
 
     python bench/checker_bench.py [--rounds 3] [--ops 20000] [--keys 10] [--crash 0.02]
-                                  [--seed 1] [--data /work/shared/data/porcupine/etcd]
+                                  [--seed 1] [--data tests/data/porcupine]
 
 Prints:
   - etcd: the sum over the 103 logs of the per-file checking seconds (reading and parsing
@@ -25,7 +25,7 @@ from checkers.check import check_file
 from checkers.linearizable import check_history
 from checkers.synth import register_history
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "porcupine"
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "porcupine"
 
 
 def bench_etcd(data: Path, rounds: int) -> None:

@@ -5,8 +5,8 @@
 - kv/*.txt: one EDN op map per line, a string key each; Porcupine's kv model (get, put,
   append on strings, initial ""), checked per key.
 
-The data lives outside the repo, in /work/shared/data/porcupine (verdicts.tsv beside each
-set); without it these tests skip.
+The data is vendored in tests/data/porcupine (verdicts.tsv beside each set; see
+tests/data/README.md). A missing corpus is a failure, not a skip.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 
 from checkers.check import check_file
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "porcupine"
+from tests.shared_data import PORCUPINE as DATA
 
 
 def _verdicts(kind: str) -> list[tuple[Path, bool]]:
@@ -33,9 +33,7 @@ def _verdicts(kind: str) -> list[tuple[Path, bool]]:
 
 def _params(kind: str) -> list:
     cases = _verdicts(kind)
-    if not cases:
-        return [pytest.param(None, None, marks=pytest.mark.skip(
-            reason=f"Porcupine's {kind} corpus not found at {DATA / kind}"))]
+    assert cases, f"Porcupine's {kind} corpus not found at {DATA / kind}"
     return [pytest.param(p, v, id=p.name) for p, v in cases]
 
 

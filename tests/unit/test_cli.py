@@ -10,7 +10,9 @@ import pytest
 
 from harness.history import Op, write_jsonl
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "porcupine" / "etcd"
+from tests.shared_data import PORCUPINE
+
+DATA = PORCUPINE / "etcd"
 
 
 def sb(*args, cwd=None):
@@ -62,7 +64,6 @@ def test_check_json_contract_and_exit_codes(tmp_path):
     assert [x["valid"] for x in lines] == [True, False]
 
 
-@pytest.mark.skipif(not DATA.exists(), reason=f"shared data not at {DATA}")
 def test_check_cli_on_etcd_logs_gives_known_verdicts():
     verdicts = {}
     for line in (DATA / "verdicts.tsv").read_text().splitlines():
