@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 
 from checkers.check import check_file
-
 from tests.shared_data import PORCUPINE as DATA
 
 

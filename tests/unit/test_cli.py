@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from harness.history import Op, write_jsonl
-
 from tests.shared_data import PORCUPINE
 
 DATA = PORCUPINE / "etcd"
