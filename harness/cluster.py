@@ -16,10 +16,14 @@ Nodes get exactly one extra capability, NET_ADMIN (iptables, tc), and are never 
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Self, TypeVar
 
 import docker.errors
@@ -41,6 +45,29 @@ _NAME_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,40}$")
 # What "ready" means: node-init has started sshd (it writes the marker after sshd listens).
 _READY = ("until [ -e /run/splitbrain-ready ]; do sleep 0.02; done; "
           "nc -z -w 2 127.0.0.1 22")
+
+
+@contextlib.contextmanager
+def cluster_lock(name: str, *, wait: float = 0.0) -> Iterator[None]:
+    """One user of a cluster name at a time on this machine: two would tear down each other's
+    nodes. Waits up to ``wait`` seconds for the other user, then raises ConfigError."""
+    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"splitbrain-{name}.lock"
+    with path.open("w") as f:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ConfigError(
+                        f"another splitbrain run is using cluster {name!r}; wait for it, or "
+                        "pass a different --cluster name") from None
+                time.sleep(0.5)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def network_name(name: str) -> str:

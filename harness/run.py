@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import logging
-import os
 import signal
 import threading
 import time
@@ -87,24 +85,6 @@ def build_generator(spec: TestSpec, ctx: Context, plugins: Plugins, pkg: Package
 
 
 @contextlib.contextmanager
-def cluster_lock(name: str) -> Iterator[None]:
-    """One run per cluster name on this machine: two would tear down each other's nodes."""
-    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"splitbrain-{name}.lock"
-    f = open(path, "w")
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.close()
-        raise ConfigError(f"another splitbrain run is using cluster {name!r}; wait for it, "
-                          "or pass a different --cluster name") from None
-    try:
-        yield
-    finally:
-        fcntl.flock(f, fcntl.LOCK_UN)
-        f.close()
-
-
-@contextlib.contextmanager
 def shielded(say: Callable[[str], None]) -> Iterator[None]:
     """While cleaning up, Ctrl-C and SIGTERM must not abort the heal: they are noted and
     ignored until cleanup is done."""
@@ -153,7 +133,7 @@ def run_test(spec: TestSpec, *, store: Path | str = "store", leave_running: bool
     from nemeses.compose import compose
 
     plugins = load_plugins(spec)
-    from harness.cluster import Cluster
+    from harness.cluster import Cluster, cluster_lock
     from harness.image import ensure_image
 
     pkg = compose(plugins.packages) if plugins.packages else None

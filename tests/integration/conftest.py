@@ -9,17 +9,14 @@ Tests that change a node (iptables rules, files) must undo it.
 """
 from __future__ import annotations
 
-import fcntl
 import os
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from docker.client import DockerClient
 
-from harness.cluster import Cluster
-from harness.errors import ClusterError
+from harness.cluster import Cluster, cluster_lock
+from harness.errors import ClusterError, ConfigError
 from harness.image import docker_client, ensure_image
 
 CLUSTER3 = "itest"
@@ -46,29 +43,14 @@ def node_image(docker_engine: DockerClient) -> str:
     return ensure_image(docker_engine, log=lambda m: print(m, flush=True))
 
 
-def cluster_lock(name: str) -> Iterator[None]:
-    """Block until no other process uses cluster ``name`` (same file as harness.run's lock)."""
-    path = Path(os.environ.get("TMPDIR", "/tmp")) / f"splitbrain-{name}.lock"
-    with path.open("w") as f:
-        deadline = time.monotonic() + LOCK_WAIT
-        while True:
-            try:
-                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"cluster {name!r} stayed locked by another process")
-                time.sleep(0.5)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 @pytest.fixture(scope="session")
 def itest_lock() -> Iterator[None]:
     """Held for the whole session: every cluster these tests make is named itest*."""
-    yield from cluster_lock(CLUSTER3)
+    try:
+        with cluster_lock(CLUSTER3, wait=LOCK_WAIT):
+            yield
+    except ConfigError as e:
+        pytest.fail(str(e))
 
 
 @pytest.fixture(scope="session")
