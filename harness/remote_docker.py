@@ -93,7 +93,7 @@ class DockerRemote:
         try:
             if stdin is not None:
                 _send_all(sock, stdin.encode() if isinstance(stdin, str) else stdin, deadline)
-            data = _recv_all(sock, deadline)
+            data = _recv_all(sock, _buffered(raw), deadline)
         except TimeoutError:
             raise RemoteTimeout(self.node, text, timeout) from None
         except OSError as e:
@@ -205,11 +205,24 @@ def _send_all(sock: socket.socket, data: bytes, deadline: float) -> None:
     sock.shutdown(socket.SHUT_WR)
 
 
-def _recv_all(sock: socket.socket, deadline: float) -> bytes:
+def _buffered(raw: Any) -> Any:
+    """The HTTP response's buffered reader over the exec socket, if we can reach it.
+
+    While reading the "101 UPGRADED" headers, http.client's BufferedReader may already have
+    pulled the first bytes of the command's output off the socket; reading the bare socket
+    then loses them (seen: an `echo 3` returning "" under load). Reading through the buffered
+    reader returns those bytes first."""
+    try:
+        return raw._response.raw._fp.fp
+    except AttributeError:
+        return None
+
+
+def _recv_all(sock: socket.socket, reader: Any, deadline: float) -> bytes:
     chunks: list[bytes] = []
     while True:
         sock.settimeout(_remaining(deadline))
-        chunk = sock.recv(1 << 16)
+        chunk = reader.read1(1 << 16) if reader is not None else sock.recv(1 << 16)
         if not chunk:
             return b"".join(chunks)
         chunks.append(chunk)
