@@ -28,7 +28,7 @@ class TestSpec:
     rate: float = 100.0
     seed: int = 0
     db: str = "kvstore"
-    mode: str = "primary"
+    mode: str = "raft"
     workload: str = "register"
     nemesis: tuple[str, ...] = ("partition",)
     nemesis_interval: float = 5.0
