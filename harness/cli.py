@@ -60,7 +60,8 @@ def _split(ctx: Any, param: Any, value: str) -> tuple[str, ...]:
               show_default=True, help="target ops/s across all clients")
 @click.option("--seed", type=int, default=None, help="random seed (default: random)")
 @click.option("--db", default="kvstore", show_default=True)
-@click.option("--mode", default="raft", show_default=True, help="db mode (see README: the store and its modes)")
+@click.option("--mode", default="raft", show_default=True,
+              help="db mode (README: the key-value store and its modes)")
 @click.option("--workload", default="register", show_default=True)
 @click.option("--nemesis", default="partition", show_default=True, callback=_split,
               help="comma-separated nemesis packages, or none")
