@@ -71,6 +71,13 @@ def counts(ops: list[Op]) -> dict[str, int]:
     return {t: c[t] for t in (INVOKE, OK, FAIL, INFO)}
 
 
+def infer_faults(ops: list[Op]) -> dict[str, str]:
+    """start-X -> stop-X for every start-X the nemesis ran: the convention every built-in
+    package follows, for re-analysing a stored run without its packages."""
+    return {op.f: "stop-" + op.f.removeprefix("start-") for op in ops
+            if op.process == NEMESIS and op.f.startswith("start-")}
+
+
 def fault_windows(ops: list[Op], faults: dict[str, str], end_ns: int | None = None
                   ) -> list[dict[str, Any]]:
     """Fault windows from the nemesis ops: from the invocation of a start op to the

@@ -22,7 +22,14 @@ from typing import Any
 
 from harness import __version__, registry
 from harness import generators as g
-from harness.analysis import StatsChecker, compose_checks, counts, coverage, fault_windows
+from harness.analysis import (
+    StatsChecker,
+    compose_checks,
+    counts,
+    coverage,
+    fault_windows,
+    infer_faults,
+)
 from harness.db import Context, HasLogFiles
 from harness.errors import ConfigError, SplitbrainError
 from harness.history import HistoryWriter, read_jsonl
@@ -286,7 +293,7 @@ def analyse(run_dir: Path, *, spec: TestSpec, workload: Workload | None = None,
         workload = registry.load("workload", spec.workload)()
     checkers = {"linearizable": workload.checker(ctx), "stats": StatsChecker()}
     checked = compose_checks(checkers, spec.to_dict(), ops)
-    faults = pkg.faults if pkg else {"start-partition": "stop-partition"}
+    faults = pkg.faults if pkg else infer_faults(ops)
     windows = fault_windows(ops, faults)
     valid = checked["valid"]
     errors = list(errors or [])

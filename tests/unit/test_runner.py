@@ -175,3 +175,10 @@ def test_stats_warns_when_an_f_never_succeeds():
            Op("ok", "read", 1)]
     res = StatsChecker().check({}, ops)
     assert res["valid"] == "unknown" and "cas never succeeded" in res["warnings"][0]
+
+
+def test_fault_names_are_inferred_from_start_stop_pairs():
+    from harness.analysis import infer_faults
+    ops = [Op("invoke", "start-pause", NEMESIS), Op("info", "start-pause", NEMESIS),
+           Op("invoke", "read", 0), Op("invoke", "stop-pause", NEMESIS)]
+    assert infer_faults(ops) == {"start-pause": "stop-pause"}
