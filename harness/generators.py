@@ -242,24 +242,43 @@ class Mix:
 
 
 class AnyOf:
-    """The first generator with an op for this worker; exhausted when all are."""
+    """The soonest op any of the generators has for this worker; exhausted when all are.
+
+    Generators here are stateful, so asking one for an op takes it. To pick the soonest op
+    without starving the others (a ``delay`` always has an op, scheduled later), each
+    generator's answer is held back until it is the soonest; held ops are kept apart for
+    client and nemesis workers, since routing gives them different answers.
+    """
 
     def __init__(self, gens: Iterable[Generator]):
         self.gens = list(gens)
+        self.done = [False] * len(self.gens)
+        # held[kind][i]: the op generator i gave a worker of that kind, not yet handed out
+        self.held: dict[bool, list[Op | None]] = {False: [None] * len(self.gens),
+                                                   True: [None] * len(self.gens)}
 
     def op(self, ctx: GenContext) -> Answer:
-        live = []
-        answer: Answer = None
-        for g in self.gens:
-            o = g.op(ctx) if answer is None or answer is PENDING else PENDING
-            if o is not None:
-                live.append(g)
-            if isinstance(o, Op) and not isinstance(answer, Op):
-                answer = o
-            elif o is PENDING and answer is None:
-                answer = PENDING
-        self.gens = live
-        return answer
+        held = self.held[ctx.is_nemesis]
+        pending = False
+        for i, g in enumerate(self.gens):
+            if held[i] is None and not self.done[i]:
+                o = g.op(ctx)
+                if o is None:
+                    self.done[i] = True
+                elif o is PENDING:
+                    pending = True
+                else:
+                    assert isinstance(o, Op)
+                    held[i] = o
+        best = None
+        for i, o in enumerate(held):
+            if o is not None and (best is None or max(o.time, ctx.time) <
+                                  max(held[best].time, ctx.time)):  # type: ignore[union-attr]
+                best = i
+        if best is not None:
+            o, held[best] = held[best], None
+            return o
+        return PENDING if pending or not all(self.done) else None
 
     def update(self, ctx: GenContext, event: Op) -> None:
         for g in self.gens:

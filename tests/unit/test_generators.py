@@ -104,3 +104,17 @@ def test_bad_generator_output_is_rejected():
     import pytest
     with pytest.raises(TypeError, match="expected an Op"):
         g.simulate(g.FnGen(lambda c: 42), concurrency=1)
+
+
+def test_any_of_interleaves_generators_that_schedule_ahead():
+    gen = g.time_limit(10, g.nemesis(g.any_of(g.delay(1, g.repeat({"f": "a"})),
+                                              g.delay(2.5, g.repeat({"f": "b"})))))
+    h = invokes(g.simulate(gen, concurrency=1, nemesis=True))
+    c = Counter(o.f for o in h)
+    assert 9 <= c["a"] <= 10 and 3 <= c["b"] <= 4, c
+    assert [o.time for o in h] == sorted(o.time for o in h)
+
+
+def test_any_of_ends_when_every_generator_has():
+    gen = g.any_of(g.limit(2, g.repeat({"f": "a"})), g.limit(3, g.repeat({"f": "b"})))
+    assert Counter(o.f for o in invokes(g.simulate(gen, concurrency=2))) == {"a": 2, "b": 3}
