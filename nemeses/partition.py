@@ -1,6 +1,6 @@
 """Network partitions with iptables, inside the nodes.
 
-A *grudge* maps each node to the nodes it refuses traffic from:
+A *grudge* maps each node to the nodes it refuses traffic from (shapes: grudges.py):
 
     {"n1": ["n4", "n5"], "n2": ["n4", "n5"], "n3": ["n4", "n5"],
      "n4": ["n1", "n2", "n3"], "n5": ["n1", "n2", "n3"]}
@@ -8,65 +8,58 @@ A *grudge* maps each node to the nodes it refuses traffic from:
 It is applied on the receiving side, in a chain of our own (``SPLITBRAIN``) jumped to from
 INPUT, so healing flushes only our rules. Only traffic from other nodes' data-network
 addresses is dropped; the harness reaches nodes through docker exec (not the network) and its
-clients come from the bridge gateway, so control traffic is never cut.
+clients come from the bridge gateway, so control traffic is never cut. After applying, the
+rules are listed back, and a probe checks that traffic really stops: a grudged node tries a
+TCP connection to its peer's db port with a 1 s timeout, which must time out (a refusal would
+mean the packets still arrive).
 
-Ops: {"f": "start-partition", "value": null} -> info with the grudge applied;
-     {"f": "stop-partition"} -> info "healed".
+Options: ``partition`` = a shape, a list of shapes (rotated through in order), or "rotate"
+(every shape this test can draw); default random-halves. ``grudge`` = an explicit grudge (JSON
+map or list of components; implies shape "grudge" unless ``partition`` says otherwise).
+
+Ops: {"f": "start-partition", "value": null} -> info {"grudge": ..., "shape": "bridge",
+     "description": "n1 n2 | n3", "seconds": 0.31};  the value may also be a grudge map or
+     {"shape": "bridge"};  {"f": "stop-partition"} -> info {"healed": [...], "seconds": ...}.
 """
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+import shlex
 from typing import Any
 
 from harness import generators as g
-from harness.db import Context
-from harness.errors import NemesisError
-from harness.history import INFO, Op
+from harness.db import Context, HasPrimaries
+from harness.errors import ConfigError, NemesisError
+from harness.history import Op
 from harness.plugins import Package
+from nemeses import grudges
+from nemeses.common import Cycle, Guard, as_list, on_nodes, option, options, timed
+from nemeses.grudges import Grudge, complete_grudge, describe, halves, random_halves
+
+__all__ = ["CHAIN", "Grudge", "PartitionNemesis", "PartitionPackage", "apply_grudge",
+           "complete_grudge", "cycle", "describe", "halves", "heal", "package",
+           "random_halves", "probe_blocked"]
 
 CHAIN = "SPLITBRAIN"
-Grudge = dict[str, list[str]]
+DEFAULT_PORT = 7000
 
-
-# --- grudges -------------------------------------------------------------------------------
-
-def complete_grudge(components: Iterable[Iterable[str]]) -> Grudge:
-    """Nodes in different components cannot talk to each other at all."""
-    comps = [list(c) for c in components]
-    grudge: Grudge = {}
-    for c in comps:
-        others = sorted(n for d in comps if d is not c for n in d)
-        for n in c:
-            grudge[n] = others
-    return grudge
-
-
-def halves(nodes: list[str]) -> list[list[str]]:
-    """Split in two: the first half (the smaller one for odd counts) and the rest."""
-    k = len(nodes) // 2
-    return [nodes[:k], nodes[k:]]
-
-
-def random_halves(nodes: list[str], rng: random.Random) -> Grudge:
-    shuffled = list(nodes)
-    rng.shuffle(shuffled)
-    return complete_grudge(halves(shuffled))
-
-
-def describe(grudge: Grudge) -> str:
-    """'n1 n2 | n3 n4 n5' for a complete partition; 'n1 x n2,n3' lists otherwise."""
-    comps: list[set[str]] = []
-    for n in sorted(grudge):
-        for c in comps:
-            peer = next(iter(c))
-            if n not in grudge.get(peer, []) and peer not in grudge.get(n, []):
-                c.add(n)
-                break
-        else:
-            comps.append({n})
-    return " | ".join(" ".join(sorted(c)) for c in comps)
+# Runs on the sending node: exit 0 when the connection times out or the network is
+# unreachable (traffic is stopped), 3 when it connects and 4 when refused (packets arrive).
+_PROBE = """
+import socket, sys
+s = socket.socket()
+s.settimeout(float(sys.argv[3]))
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+except TimeoutError:
+    sys.exit(0)
+except ConnectionRefusedError:
+    sys.exit(4)
+except OSError as e:
+    print(e)
+    sys.exit(0)
+sys.exit(3)
+"""
 
 
 # --- iptables ------------------------------------------------------------------------------
@@ -76,9 +69,23 @@ def _ensure_chain_cmd() -> str:
             f"iptables -w -C INPUT -j {CHAIN} 2>/dev/null || iptables -w -I INPUT 1 -j {CHAIN}")
 
 
-def apply_grudge(ctx: Context, grudge: Grudge) -> None:
+def probe_blocked(ctx: Context, src: str, dst: str, port: int, timeout: float = 1.0) -> None:
+    """Raise NemesisError unless a TCP connection from ``src`` to ``dst``:``port`` times out."""
+    cmd = shlex.join(["python3", "-c", _PROBE, ctx.ips[dst], str(port), f"{timeout:g}"])
+    res = ctx.remotes[src].run(cmd, timeout=timeout + 10, check=False)
+    if res.exit_code == 0:
+        return
+    what = {3: "connected", 4: "was refused (its packets still arrive)"}.get(
+        res.exit_code, f"probe exited {res.exit_code}: {(res.stderr or res.stdout).strip()}")
+    raise NemesisError(f"partition not in effect: a connection from {src} to {dst}:{port} "
+                       f"{what}")
+
+
+def apply_grudge(ctx: Context, grudge: Grudge, *, probe: bool = True,
+                 port: int | None = None) -> None:
     """Drop, on each node, packets from the nodes it holds a grudge against; verify the rules
-    are in place. Nodes run in parallel."""
+    are in place (listed back), then that traffic really stops (one probe). Nodes run in
+    parallel."""
 
     def one(node: str) -> None:
         ips = [ctx.ips[p] for p in grudge.get(node, [])]
@@ -93,7 +100,11 @@ def apply_grudge(ctx: Context, grudge: Grudge) -> None:
         if missing:
             raise NemesisError(f"partition on {node}: rules for {missing} not in place")
 
-    _on_nodes(ctx, list(grudge), one)
+    on_nodes(list(grudge), one)
+    pairs = grudges.cut_pairs(grudge)
+    if probe and pairs:
+        src, dst = pairs[0]
+        probe_blocked(ctx, src, dst, port if port is not None else db_port(ctx))
 
 
 def heal(ctx: Context, nodes: list[str] | None = None) -> None:
@@ -102,67 +113,118 @@ def heal(ctx: Context, nodes: list[str] | None = None) -> None:
     def one(node: str) -> None:
         ctx.remotes[node].run(f"iptables -w -F {CHAIN} 2>/dev/null || true", timeout=10)
 
-    _on_nodes(ctx, nodes or list(ctx.nodes), one)
+    on_nodes(nodes or list(ctx.nodes), one)
 
 
-def _on_nodes(ctx: Context, nodes: list[str], fn: Any) -> None:
-    if not nodes:
-        return
-    errors: list[str] = []
-    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-        for node, fut in [(n, pool.submit(fn, n)) for n in nodes]:
-            try:
-                fut.result()
-            except Exception as e:
-                errors.append(f"{node}: {e}")
-    if errors:
-        raise NemesisError("; ".join(errors))
+def db_port(ctx: Context) -> int:
+    return int(options(ctx).get("port", DEFAULT_PORT))
 
 
 # --- nemesis + package ---------------------------------------------------------------------
 
 class PartitionNemesis:
-    """start-partition applies a grudge (random halves unless the op names one);
+    """start-partition applies a grudge (the configured shape unless the op names one);
     stop-partition heals."""
 
-    def __init__(self, seed: int = 0):
+    def __init__(self, seed: int = 0, shapes: list[str] | None = None):
         self.rng = random.Random(seed)
         self.active: Grudge | None = None
+        self.guard = Guard()
+        self._given_shapes = shapes
+        self._shapes: list[str] | None = None
+        self._explicit: Grudge | None = None
+        self._turn = 0
+
+    # -- config ---------------------------------------------------------------------------
+    def configure(self, ctx: Context) -> None:
+        """Read and check the options (ConfigError, one line, on a mistake)."""
+        nodes = list(ctx.nodes)
+        raw = option(ctx, "partition", "grudge")
+        self._explicit = grudges.parse_grudge(raw, nodes) if raw is not None else None
+        given = self._given_shapes or as_list(options(ctx).get("partition"))
+        if not given:
+            given = ["grudge"] if self._explicit is not None else ["random-halves"]
+        if given == ["rotate"]:
+            given = [s for s in grudges.SHAPES
+                     if len(nodes) >= grudges.MIN_NODES[s]
+                     and (s != "grudge" or self._explicit is not None)
+                     and (s != "primaries" or isinstance(ctx.db, HasPrimaries))]
+        for s in given:
+            if s not in grudges.SHAPES:
+                raise ConfigError(f"unknown partition shape {s!r}; shapes: "
+                                  f"{', '.join(grudges.SHAPES)}, or rotate")
+            if len(nodes) < grudges.MIN_NODES[s]:
+                raise ConfigError(f"partition {s} needs at least {grudges.MIN_NODES[s]} "
+                                  f"nodes, this test has {len(nodes)}")
+            if s == "grudge" and self._explicit is None:
+                raise ConfigError("partition shape grudge needs option grudge, e.g. "
+                                  "--option 'grudge=[[\"n1\"], [\"n2\", \"n3\"]]'")
+            if s == "primaries" and not isinstance(ctx.db, HasPrimaries):
+                raise ConfigError("partition primaries needs a db that names its primaries "
+                                  f"(HasPrimaries); db {getattr(ctx.db, 'name', ctx.db)!r} "
+                                  "does not")
+        self._shapes = [str(s) for s in given]
+
+    def prepare(self, ctx: Context) -> None:
+        self.configure(ctx)
 
     def setup(self, ctx: Context) -> None:
+        self.guard.open()
+        if self._shapes is None:
+            self.configure(ctx)
         heal(ctx)
 
+    # -- ops ------------------------------------------------------------------------------
+    def next_grudge(self, ctx: Context, value: Any = None) -> tuple[Grudge, str]:
+        nodes = list(ctx.nodes)
+        if isinstance(value, dict) and "shape" in value:
+            shape = str(value["shape"])
+        elif isinstance(value, dict | list):
+            return grudges.parse_grudge(value, nodes), "grudge"
+        else:
+            if self._shapes is None:
+                self.configure(ctx)
+            assert self._shapes is not None
+            shape = self._shapes[self._turn % len(self._shapes)]
+            self._turn += 1
+        primaries = None
+        if shape == "primaries" and isinstance(ctx.db, HasPrimaries):
+            primaries = list(ctx.db.primaries(ctx))
+        return grudges.build(shape, nodes, self.rng, primaries=primaries,
+                             explicit=self._explicit), shape
+
     def invoke(self, ctx: Context, op: Op) -> Op:
-        if op.f == "start-partition":
-            grudge = op.value if isinstance(op.value, dict) else \
-                random_halves(list(ctx.nodes), self.rng)
-            self.active = grudge
-            apply_grudge(ctx, grudge)
-            return op.complete(INFO, value={"grudge": grudge, "description": describe(grudge)})
-        if op.f == "stop-partition":
-            heal(ctx)
-            self.active = None
-            return op.complete(INFO, value="healed")
+        with self.guard.lock:
+            if op.f == "start-partition":
+                self.guard.check_start("partition")
+                return timed(op, lambda: self._start(ctx, op.value))
+            if op.f == "stop-partition":
+                return timed(op, lambda: self._stop(ctx))
         raise NemesisError(f"partition nemesis cannot do {op.f!r}; "
                            "it knows start-partition and stop-partition")
 
-    def teardown(self, ctx: Context) -> None:
+    def _start(self, ctx: Context, value: Any) -> dict[str, Any]:
+        grudge, shape = self.next_grudge(ctx, value)
+        self.active = grudge
+        apply_grudge(ctx, grudge)
+        return {"grudge": grudge, "shape": shape, "description": describe(grudge)}
+
+    def _stop(self, ctx: Context) -> dict[str, Any]:
         heal(ctx)
         self.active = None
+        return {"healed": list(ctx.nodes), "description": "healed"}
+
+    def teardown(self, ctx: Context) -> None:
+        with self.guard.lock:
+            self.guard.closed = True
+            heal(ctx)
+            self.active = None
 
 
-def cycle(interval: float, start: str, stop: str) -> g.Generator:
+def cycle(interval: float, start: str, stop: str) -> Cycle:
     """wait ``interval``, start, wait, stop, wait, start ... until a time limit ends it. The
     first fault comes after one interval so the system is seen healthy first."""
-    seq = [start, stop]
-    state = {"i": 0}
-
-    def next_op(ctx: g.GenContext) -> dict[str, Any]:
-        f = seq[state["i"] % 2]
-        state["i"] += 1
-        return {"f": f}
-
-    return g.then(g.sleep(interval), g.delay(interval, g.FnGen(next_op)))
+    return Cycle(interval, start, stop)
 
 
 def package(ctx: Context | None = None, *, interval: float = 5.0, seed: int = 0) -> Package:

@@ -1,0 +1,180 @@
+"""Process faults through the db's own capabilities, never the container's init:
+
+    pause   SIGSTOP / SIGCONT the db process      (the db must be Pausable)
+    kill    SIGKILL it, later start it again      (the db must be Killable; data is kept)
+
+Targets (targets.py): option ``pause_targets`` / ``kill_targets`` / ``targets``; default
+"one". A db without the capability is one ConfigError line at prepare/setup, unless the
+package was built lenient (the ``all`` package), which then just drops that fault.
+
+Ops:  {"f": "start-pause"} -> info {"nodes": ["n2"], "targets": "one",
+                                    "description": "paused n2", "seconds": 0.05}
+      {"f": "stop-pause"}  -> info {"nodes": ["n2"], "description": "resumed n2", ...}
+      {"f": "start-kill"}  -> info {"nodes": ["n1"], "description": "killed n1", ...}
+      {"f": "stop-kill"}   -> info {"nodes": ["n1"], "description": "restarted n1", ...}
+A start op's value may name the nodes: {"f": "start-pause", "value": {"nodes": ["n3"]}}.
+
+Teardown resumes every node it paused and starts every node it killed (tracked before the
+signal is sent, so an op cut short still gets healed), and is idempotent.
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from harness import generators as g
+from harness.db import Context, Killable, Pausable
+from harness.errors import ConfigError, NemesisError
+from harness.history import Op
+from harness.plugins import Package
+from nemeses.common import Cycle, Guard, describe_nodes, on_nodes, sort_nodes, timed
+from nemeses.targets import Choice, parse_targets, select, targets_option
+
+DEFAULT_TARGETS = "one"
+
+
+class _ProcessNemesis:
+    """Shared shape of pause and kill: start hits targets, stop undoes what start did."""
+
+    kind = ""
+    capability: type = object
+    verbs = ("", "")           # past tense of start and stop: ("paused", "resumed")
+    needs = ""                 # what the db must offer, for the error line
+
+    def __init__(self, seed: int = 0, *, cycle: Cycle | None = None, lenient: bool = False):
+        self.rng = random.Random(seed)
+        self.cycle, self.lenient = cycle, lenient
+        self.guard = Guard()
+        self.affected: set[str] = set()   # nodes a start touched and no stop has undone
+        self.choices: list[Choice] | None = None
+        self.disabled: str | None = None
+
+    # -- the two actions, per db ----------------------------------------------------------
+    def _do(self, ctx: Context, node: str) -> None:
+        raise NotImplementedError
+
+    def _undo(self, ctx: Context, node: str) -> None:
+        raise NotImplementedError
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def configure(self, ctx: Context) -> None:
+        if not isinstance(ctx.db, self.capability):
+            name = getattr(ctx.db, "name", type(ctx.db).__name__)
+            msg = (f"nemesis {self.kind} needs a db that can {self.needs}; db {name!r} "
+                   "cannot")
+            if not self.lenient:
+                raise ConfigError(msg)
+            self.disable(ctx, msg)
+            return
+        self.choices = targets_option(ctx, self.kind, DEFAULT_TARGETS)
+
+    def disable(self, ctx: Context, why: str) -> None:
+        self.disabled = why
+        if self.cycle is not None:
+            self.cycle.disable()
+        ctx.log(f"nemesis {self.kind} left out: {why}")
+
+    def prepare(self, ctx: Context) -> None:
+        self.configure(ctx)
+
+    def setup(self, ctx: Context) -> None:
+        self.guard.open()
+        if self.choices is None and self.disabled is None:
+            self.configure(ctx)
+
+    def invoke(self, ctx: Context, op: Op) -> Op:
+        start, stop = f"start-{self.kind}", f"stop-{self.kind}"
+        with self.guard.lock:
+            if op.f == start:
+                self.guard.check_start(self.kind)
+                return timed(op, lambda: self._start(ctx, op.value))
+            if op.f == stop:
+                return timed(op, lambda: self._stop(ctx))
+        raise NemesisError(f"{self.kind} nemesis cannot do {op.f!r}; it knows {start} and "
+                           f"{stop}")
+
+    def _start(self, ctx: Context, value: Any) -> dict[str, Any]:
+        if self.disabled:
+            raise NemesisError(f"{self.kind} is not available: {self.disabled}")
+        if isinstance(value, dict) and value.get("nodes"):
+            nodes = sort_nodes(ctx, [str(n) for n in value["nodes"]])
+            bad = [n for n in nodes if n not in ctx.nodes]
+            if bad:
+                raise NemesisError(f"{self.kind}: unknown node(s) {bad}")
+            how = "given"
+        else:
+            if self.choices is None:
+                self.configure(ctx)
+            choices = self.choices or parse_targets(DEFAULT_TARGETS, list(ctx.nodes))
+            nodes, how = select(ctx, choices, self.rng)
+        # Recorded before the signal: if this op is cut short, teardown still heals them.
+        self.affected |= set(nodes)
+        on_nodes(nodes, lambda n: self._do(ctx, n))
+        return {"nodes": nodes, "targets": how,
+                "description": f"{self.verbs[0]} {describe_nodes(nodes)}"}
+
+    def _stop(self, ctx: Context) -> dict[str, Any]:
+        nodes = sort_nodes(ctx, self.affected)
+        self._heal(ctx, nodes)
+        return {"nodes": nodes, "description": f"{self.verbs[1]} {describe_nodes(nodes)}"}
+
+    def _heal(self, ctx: Context, nodes: list[str]) -> None:
+        """Undo on each node; a node leaves ``affected`` only once its undo worked."""
+
+        def one(node: str) -> None:
+            self._undo(ctx, node)
+            self.affected.discard(node)
+
+        on_nodes(nodes, one)
+
+    def teardown(self, ctx: Context) -> None:
+        with self.guard.lock:
+            self.guard.closed = True
+            if self.disabled:
+                return
+            self._heal(ctx, sort_nodes(ctx, self.affected))
+
+
+class PauseNemesis(_ProcessNemesis):
+    kind = "pause"
+    capability = Pausable
+    verbs = ("paused", "resumed")
+    needs = "pause its process (Pausable: pause/resume)"
+
+    def _do(self, ctx: Context, node: str) -> None:
+        ctx.db.pause(ctx, node)
+
+    def _undo(self, ctx: Context, node: str) -> None:
+        ctx.db.resume(ctx, node)
+
+
+class KillNemesis(_ProcessNemesis):
+    kind = "kill"
+    capability = Killable
+    verbs = ("killed", "restarted")
+    needs = "kill and restart its process (Killable: kill/start)"
+
+    def _do(self, ctx: Context, node: str) -> None:
+        ctx.db.kill(ctx, node)
+
+    def _undo(self, ctx: Context, node: str) -> None:
+        ctx.db.start(ctx, node)
+
+
+def _package(cls: Callable[..., _ProcessNemesis], name: str, color: str, interval: float,
+             seed: int, lenient: bool) -> Package:
+    gen = Cycle(interval, f"start-{name}", f"stop-{name}")
+    return Package(name=name, nemesis=cls(seed=seed, cycle=gen, lenient=lenient),
+                   generator=gen, final_generator=g.once({"f": f"stop-{name}"}), color=color,
+                   faults={f"start-{name}": f"stop-{name}"})
+
+
+def pause_package(ctx: Context | None = None, *, interval: float = 5.0, seed: int = 0,
+                  lenient: bool = False) -> Package:
+    return _package(PauseNemesis, "pause", "#f4e3b6", interval, seed, lenient)
+
+
+def kill_package(ctx: Context | None = None, *, interval: float = 5.0, seed: int = 0,
+                 lenient: bool = False) -> Package:
+    return _package(KillNemesis, "kill", "#d9b6f4", interval, seed, lenient)

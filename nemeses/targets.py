@@ -1,0 +1,117 @@
+"""Which nodes a fault hits, chosen afresh for every start op.
+
+A target spec is one of
+
+    one        a random node
+    minority   a random minority: max(1, (n - 1) // 2) nodes
+    majority   a random majority: n // 2 + 1 nodes
+    all        every node
+    primaries  the nodes the db names as primaries/leaders (HasPrimaries); a random node if
+               it names none at that moment (the value says so)
+    random     a random non-empty subset
+
+or explicit nodes, "n1,n3". Option ``targets`` (or ``<kind>_targets``, e.g.
+``pause_targets``) takes one spec or a list of them, one picked at random per op:
+
+    --option pause_targets=majority
+    --option 'kill_targets=["one", "n1,n2"]'
+
+    >>> import random
+    >>> choices = parse_targets(["one", "n1,n3"], ["n1", "n2", "n3"])
+    >>> choices
+    ['one', ('n1', 'n3')]
+    >>> pick(choices[1], ["n1", "n2", "n3"], random.Random(0))
+    ['n1', 'n3']
+"""
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from typing import Any
+
+from harness.db import Context, HasPrimaries
+from harness.errors import ConfigError
+from nemeses.common import as_list, option, sort_nodes
+
+SPECS = ("one", "minority", "majority", "all", "primaries", "random")
+Choice = str | tuple[str, ...]
+
+
+def parse_targets(value: Any, nodes: list[str], *, what: str = "targets") -> list[Choice]:
+    """Validate a ``targets`` option into a list of choices; ConfigError (one line) if any
+    element is neither a spec nor a comma-separated list of this test's nodes."""
+    items = as_list(value)
+    if not items:
+        raise ConfigError(f"option {what} is empty; give one of {', '.join(SPECS)} or nodes "
+                          "like n1,n3")
+    out: list[Choice] = []
+    for item in items:
+        if isinstance(item, list | tuple):
+            names = [str(x) for x in item]
+        elif isinstance(item, str) and item in SPECS:
+            out.append(item)
+            continue
+        elif isinstance(item, str):
+            names = [s.strip() for s in item.split(",") if s.strip()]
+        else:
+            names = []
+        unknown = [n for n in names if n not in nodes]
+        if not names or unknown:
+            raise ConfigError(f"option {what}: {item!r} is not a target; give one of "
+                              f"{', '.join(SPECS)} or nodes of this test like "
+                              f"{','.join(nodes[:2])}")
+        out.append(tuple(names))
+    return out
+
+
+def targets_option(ctx: Context, kind: str, default: Any) -> list[Choice]:
+    """The ``<kind>_targets`` / ``targets`` option of this test, validated."""
+    value = option(ctx, kind, "targets", default)
+    choices = parse_targets(value, list(ctx.nodes), what=f"{kind}_targets")
+    if "primaries" in choices and not isinstance(ctx.db, HasPrimaries):
+        raise ConfigError(f"option {kind}_targets=primaries needs a db that names its "
+                          f"primaries (HasPrimaries); db {_db_name(ctx)} does not")
+    return choices
+
+
+def pick(choice: Choice, nodes: list[str], rng: random.Random,
+         primaries: Callable[[], list[str]] | None = None) -> list[str]:
+    """The nodes one choice selects now, in the test's node order."""
+    n = len(nodes)
+    if isinstance(choice, tuple):
+        chosen = list(choice)
+    elif choice == "one":
+        chosen = [rng.choice(nodes)]
+    elif choice == "minority":
+        chosen = rng.sample(nodes, max(1, (n - 1) // 2))
+    elif choice == "majority":
+        chosen = rng.sample(nodes, n // 2 + 1)
+    elif choice == "all":
+        chosen = list(nodes)
+    elif choice == "random":
+        chosen = rng.sample(nodes, rng.randint(1, n))
+    elif choice == "primaries":
+        chosen = [p for p in (primaries() if primaries else []) if p in nodes]
+        if not chosen:
+            chosen = [rng.choice(nodes)]
+    else:
+        raise ConfigError(f"unknown target {choice!r}; give one of {', '.join(SPECS)}")
+    order = {x: i for i, x in enumerate(nodes)}
+    return sorted(set(chosen), key=order.__getitem__)
+
+
+def select(ctx: Context, choices: list[Choice], rng: random.Random) -> tuple[list[str], str]:
+    """Pick one choice at random and resolve it: (nodes, how), e.g. (["n2"], "one")."""
+    choice = rng.choice(choices)
+    known: list[str] = []
+    if choice == "primaries" and isinstance(ctx.db, HasPrimaries):
+        known = list(ctx.db.primaries(ctx))
+    nodes = pick(choice, list(ctx.nodes), rng, lambda: known)
+    how = ",".join(choice) if isinstance(choice, tuple) else choice
+    if choice == "primaries" and not set(nodes) & set(known):
+        how = "primaries (none known: a random node)"
+    return sort_nodes(ctx, nodes), how
+
+
+def _db_name(ctx: Context) -> str:
+    return str(getattr(ctx.db, "name", type(ctx.db).__name__ if ctx.db is not None else None))
