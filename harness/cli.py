@@ -297,6 +297,107 @@ def report(run_dir: str, recheck: bool) -> int:
     return 0
 
 
+@cli.command()
+@click.option("--store", type=click.Path(file_okay=False), default="store", show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="address to bind (the store is readable by anyone who can reach it)")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--verbose", is_flag=True, help="log every request")
+def serve(store: str, host: str, port: int, verbose: bool) -> int:
+    """Browse the store: an index of runs, each run's files and report, zip downloads."""
+    from harness.serve import make_server
+
+    if not Path(store).is_dir():
+        raise ConfigError(f"no store at {store}; give --store DIR (runs are made with "
+                          "splitbrain run --store DIR)")
+    try:
+        server = make_server(store, host, port, verbose=verbose)
+    except OSError as e:
+        raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror}; "
+                          "try another --port") from None
+    h, p = server.server_address[:2]
+    err.print(f"serving {Path(store).resolve()} at http://{h}:{p}/ (Ctrl-C stops)")
+    click.echo(f"http://{h}:{p}/")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        err.print("stopped")
+    finally:
+        server.server_close()
+    return 0
+
+
+@cli.command()
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.option("--name", default=None, help="campaign name (default: from the file, else "
+              "a hash of the settings, so the same command resumes)")
+@click.option("--modes", default=None, help="db modes, comma-separated: raft,lease")
+@click.option("--workloads", default=None, help="workloads, comma-separated")
+@click.option("--nemeses", default=None,
+              help="nemeses, comma-separated; join packages with +: partition,pause+clock")
+@click.option("--seeds", default=None, help="seeds, comma-separated: 1,2,3")
+@click.option("--test-count", type=click.IntRange(1, 10_000), default=None,
+              help="seeds 1..N (instead of --seeds)")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--nodes", type=click.IntRange(1, 32), default=None)
+@click.option("--concurrency", type=click.IntRange(1, 1000), default=None)
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--nemesis-interval", type=click.FloatRange(min=0, min_open=True), default=None)
+@click.option("--db", default=None)
+@click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+              help="workload/db option for every run (JSON value), repeatable")
+@click.option("--store", type=click.Path(file_okay=False), default="store", show_default=True)
+@click.option("--cluster", "cluster_name", default=None,
+              help="cluster name for the runs (default: campaign)")
+@click.option("--dry-run", is_flag=True, help="list the runs, run nothing")
+@click.option("--json", "as_json", is_flag=True,
+              help="last line of stdout: {\"campaign_dir\": ..., \"valid\": ..., \"met\": ...}")
+def campaign(config: str | None, name: str | None, modes: str | None, workloads: str | None,
+             nemeses: str | None, seeds: str | None, test_count: int | None,
+             time_limit: float | None, nodes: int | None, concurrency: int | None,
+             rate: float | None, nemesis_interval: float | None, db: str | None,
+             options: tuple[str, ...], store: str, cluster_name: str | None, dry_run: bool,
+             as_json: bool) -> int:
+    """Run db modes x workloads x nemeses x seeds (a TOML file and/or the flags), resumably,
+    and summarise: a table here, campaign.html and campaign.json in the store. Exit code:
+    the worst verdict (1 if any run was invalid, else 2 if any unknown, else 0)."""
+    from harness.campaign import (
+        check_plugins,
+        load_config,
+        plan,
+        run_campaign,
+        terminal_table,
+    )
+
+    overrides: dict[str, Any] = {
+        "name": name, "modes": modes, "workloads": workloads, "nemeses": nemeses,
+        "seeds": seeds, "test_count": test_count, "time_limit": time_limit, "nodes": nodes,
+        "concurrency": concurrency, "rate": rate, "nemesis_interval": nemesis_interval,
+        "db": db, "cluster": cluster_name,
+        "options": _parse_options(options) if options else None}
+    cfg = load_config(config, overrides)
+    if dry_run:
+        check_plugins(cfg)
+        for line in plan(cfg):
+            click.echo(line)
+        return 0
+    _sigterm_as_interrupt()
+    out = run_campaign(cfg, store, say=lambda m: err.print(f"[dim]splitbrain:[/] {m}"))
+    Console(highlight=False).print(terminal_table(out, cfg))
+    colour = {True: "green", False: "red"}.get(out.valid, "yellow")
+    met = {True: "every cell met its expectation", False: "some cells did NOT meet their "
+           "expectation", None: "no expectations to meet"}[out.met]
+    err.print(f"[bold {colour}]{exit_code(out.valid) and 'NOT ALL VALID' or 'ALL VALID'}[/]"
+              f" (valid = {out.valid}); {met}")
+    err.print(f"summary: {out.dir / 'campaign.html'}")
+    if as_json:
+        click.echo(json.dumps({"campaign_dir": str(out.dir), "valid": out.valid,
+                               "met": out.met}))
+    else:
+        click.echo(str(out.dir / "campaign.html"))
+    return exit_code(out.valid)
+
+
 # --- entry point -----------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> None:

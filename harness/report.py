@@ -4,24 +4,27 @@
 
 Reads ``test.json``, ``results.json`` and ``history.jsonl`` (each may be missing or broken:
 a crashed run still gets a report that says what it lacks) and writes one self-contained
-HTML file: inline CSS, inline SVG, no scripts, nothing fetched from the network, so it opens
-offline and can be mailed around.
+HTML file: inline CSS, inline SVG, images as data: URIs, no scripts, nothing fetched from the
+network, so it opens offline and can be mailed around. A Content-Security-Policy meta tag
+forbids scripts outright, as a second line behind the escaping.
 
-Two rules keep it safe and fast:
+The work is split along three seams:
 
-- Everything from the run is data, never markup. The template is rendered with jinja2
-  autoescape on and this module never builds HTML or SVG strings: it computes numbers and
-  plain text, and the template emits every element (``Markup`` is not used anywhere).
-- The report never embeds the history. It shows counts, fault windows and the ops the
-  checkers cite for anomalies, each list capped (``MAX_ROWS``), so a 100k-op run renders in
-  about the time it takes to read the file.
+- ``harness.digest``: one pass over history.jsonl -> op spans, counts, clock offsets;
+- ``harness.plots``: matplotlib pictures of the whole history (latency, throughput, the
+  per-process timeline, clock offsets), each capped for huge histories with a note;
+- ``harness.timeline``: small hand-drawn SVG charts with tooltips (fault windows, the ops a
+  checker cites for an anomaly), emitted by the template.
+
+Everything from the run is data, never markup: the template is rendered with jinja2
+autoescape on, and this module never builds HTML strings (``Markup`` is not used anywhere).
 """
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -29,20 +32,35 @@ from urllib.parse import quote
 import jinja2
 
 from harness import __version__
-from harness.analysis import counts as count_ops
 from harness.analysis import fault_windows
-from harness.errors import HistoryFormatError
-from harness.history import INVOKE, NEMESIS, Op, read_jsonl
+from harness.digest import Digest, digest_file, digest_lines
+from harness.history import NEMESIS, Op
+from harness.timeline import (
+    Bar,
+    Chart,
+    compact,
+    fault_chart,
+    fault_colours,
+    ops_chart,
+    secs,
+    targets,
+)
+
+__all__ = ["Bar", "Chart", "compact", "fault_chart", "ops_chart", "render_html",
+           "render_report", "secs"]
 
 MAX_ROWS = 200           # ops per anomaly table / chart
 MAX_KEYS_DETAILED = 50   # anomalous keys shown with explanation and ops
 MAX_KEY_ROWS = 2000      # rows of a per-key verdict table
 MAX_JSON_CHARS = 20_000  # pretty-printed checker output
 MAX_FILES = 500          # node log links
-VALUE_CHARS = 80
+MAX_TABLE_COLS = 12      # columns of a table made from a checker's list of records
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; " \
+      "form-action 'none'"
 
 _TEMPLATES = Path(__file__).parent / "templates"
-_ENV = jinja2.Environment(
+ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(_TEMPLATES),
     autoescape=True,  # for every template, whatever its extension
     undefined=jinja2.StrictUndefined,
@@ -52,16 +70,6 @@ _ENV = jinja2.Environment(
 
 
 # --- formatting ---------------------------------------------------------------------------
-
-
-def compact(value: Any, limit: int = VALUE_CHARS) -> str:
-    """A one-line JSON rendering of any value, cut to ``limit`` chars with an ellipsis."""
-    try:
-        s = json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=repr)
-    except (ValueError, TypeError, RecursionError):
-        # Ints past Python's 4300-digit str limit make both json and repr raise.
-        s = f"<unprintable {type(value).__name__}>"
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def pretty(value: Any, limit: int = MAX_JSON_CHARS) -> str:
@@ -74,18 +82,17 @@ def pretty(value: Any, limit: int = MAX_JSON_CHARS) -> str:
     return s
 
 
-def secs(ns: Any, digits: int = 3) -> str:
-    """Nanoseconds since test start as seconds; unknown times as a dash."""
-    if isinstance(ns, (int, float)) and not isinstance(ns, bool) and ns >= 0:
-        return f"{ns / 1e9:.{digits}f}"
-    return "—"
-
-
 def verdict_class(v: Any) -> str:
     return "valid" if v is True else "invalid" if v is False else "unknown"
 
 
-_ENV.filters.update(compact=compact, secs=secs, verdict=verdict_class)
+def _ms(x: Any) -> str:
+    return f"{x:.1f}" if isinstance(x, (int, float)) and x >= 10 else \
+        f"{x:.2f}" if isinstance(x, (int, float)) else "—"
+
+
+ENV.filters.update(compact=compact, secs=secs, verdict=verdict_class, ms=_ms)
+ENV.globals.update(csp=CSP)
 
 
 def _dict(x: Any) -> dict[str, Any]:
@@ -102,125 +109,64 @@ def _natural(k: Any) -> tuple[int, Any]:
     return (0, int(s)) if s.lstrip("-").isdigit() and len(s) < 30 else (1, s)
 
 
-# --- timelines (geometry only; the template draws) ------------------------------------------
+# --- anomalies ------------------------------------------------------------------------------
 
-LABEL_W, PLOT_W, ROW_H, AXIS_H = 70, 860, 16, 18
-
-
-@dataclass
-class Bar:
-    x: float
-    y: float
-    w: float
-    cls: str
-    title: str
-    label: str = ""
-    open: bool = False  # an info / unfinished op: may act at any later time
+_BLOCKED = re.compile(r"by process (\S+) \(invoked at (\d+\.\d{3}) s")
+_WRITER = re.compile(r"by process (\S+), (ok|invoked) at (\d+\.\d{3}) s")
 
 
-@dataclass
-class Chart:
-    width: int
-    height: int
-    rows: list[tuple[float, str]] = field(default_factory=list)
-    bars: list[Bar] = field(default_factory=list)
-    ticks: list[tuple[float, str]] = field(default_factory=list)
+def witness_indices(result: dict[str, Any], ops: list[dict[str, Any]]) -> set[int]:
+    """The invocation indices of the minimal witness of a key's anomaly.
 
-
-class _Scale:
-    """Maps [t0, t1] ns onto the plot's pixels."""
-
-    def __init__(self, t0: float, t1: float):
-        self.t0, self.span = t0, max(t1 - t0, 1e6)
-
-    def x(self, t: float) -> float:
-        return round(LABEL_W + (t - self.t0) / self.span * PLOT_W, 1)
-
-    def ticks(self) -> list[tuple[float, str]]:
-        span_s = self.span / 1e9
-        step = next((m * 10**e for e in range(-3, 7) for m in (1, 2, 5)
-                     if span_s / (m * 10**e) <= 10), 1e7)
-        first = -(-self.t0 // (step * 1e9)) * step
-        digits = max(0, -int(f"{step:e}".split("e")[1]))
-        out, i = [], 0
-        while (t := first + i * step) * 1e9 <= self.t0 + self.span + 1:
-            out.append((self.x(t * 1e9), f"{t + 0.0:.{digits}f}s"))  # + 0.0: no "-0s"
-            i += 1
-        return out
-
-
-def _chart(rows: list[str], scale: _Scale) -> Chart:
-    c = Chart(width=LABEL_W + PLOT_W + 10, height=len(rows) * ROW_H + AXIS_H)
-    c.rows = [(i * ROW_H, r) for i, r in enumerate(rows)]
-    c.ticks = scale.ticks()
-    return c
-
-
-def fault_chart(windows: list[dict[str, Any]], duration_ns: float) -> Chart | None:
-    kinds = list(dict.fromkeys(str(w.get("f")) for w in windows))
-    if not kinds:
-        return None
-    scale = _Scale(0, duration_ns)
-    chart = _chart(kinds, scale)
-    for w in windows:
-        start, end = w.get("start_ns"), w.get("end_ns")
-        if not isinstance(start, (int, float)):
-            continue
-        open_ = not isinstance(end, (int, float))
-        x0, x1 = scale.x(start), scale.x(duration_ns if open_ else end)
-        what = w.get("description") or compact(w.get("value"))
-        chart.bars.append(Bar(
-            x=x0, y=kinds.index(str(w.get("f"))) * ROW_H + 2, w=max(round(x1 - x0, 1), 2),
-            cls="fault" if w.get("applied", True) else "fault-failed", open=open_,
-            title=f"{w.get('f')} {secs(start)}–{secs(end)} s: {what}"))
-    return chart
-
-
-def _pkey(p: Any) -> tuple[int, Any]:
-    return (0, p) if isinstance(p, int) else (1, str(p))
-
-
-def ops_chart(ops: list[dict[str, Any]]) -> Chart | None:
-    """Each client op as a bar on its process's row, from invocation to completion. An op
-    that ended ``info`` (or never completed) runs open-ended to the right edge."""
-    times = [o["time"] for o in ops if isinstance(o.get("time"), (int, float)) and o["time"] >= 0]
-    if not times:
-        return None
-    scale = _Scale(min(times), max(times))
-    right = scale.t0 + scale.span
-    spans: list[tuple[Any, dict[str, Any], dict[str, Any] | None]] = []
-    open_: dict[Any, dict[str, Any]] = {}
+    - A checker may list them: ``witness``, a list of op indices.
+    - The linearizability checker that reports ``prefix_ops`` reports the minimal witness
+      itself as ``ops`` (checkers.explain): every op it cites.
+    - An older result cites the op no linearization explains, the writes of the values it
+      met, and ops concurrent with it; the explanation names the first two by process and
+      time (``read of 4 by process 3 (invoked at 11.800 s, ...)``, ``write of 5 by process
+      1, ok at 11.902 s``), and those are the witness. Unmatched phrases are ignored.
+    """
+    explicit = result.get("witness")
+    if isinstance(explicit, list):
+        return {i for i in explicit if isinstance(i, int) and not isinstance(i, bool)}
+    if "prefix_ops" in result:
+        return {o["index"] for o in ops if o.get("type") == "invoke"
+                and isinstance(o.get("index"), int)}
+    explanation = result.get("explanation")
+    if not isinstance(explanation, str):
+        return set()
+    wanted: set[tuple[str, str, str]] = set()   # (process, "invoke" | "ok", time)
+    wanted |= {(p, "invoke", t) for p, t in _BLOCKED.findall(explanation)}
+    wanted |= {(p, "invoke" if how == "invoked" else "ok", t)
+               for p, how, t in _WRITER.findall(explanation)}
+    last_invoke: dict[str, dict[str, Any]] = {}
+    found: set[int] = set()
     for o in ops:
-        p = o.get("process")
-        if p == NEMESIS or not isinstance(o.get("time"), (int, float)):
-            continue
-        if o.get("type") == INVOKE:
-            open_[p] = o
-        else:
-            spans.append((p, open_.pop(p, o), o))
-    spans += [(p, inv, None) for p, inv in open_.items()]
-    procs = sorted({p for p, _, _ in spans}, key=_pkey)
-    chart = _chart([f"p{p}" for p in procs], scale)
-    for p, inv, done in spans:
-        kind = done.get("type") if done else "open"
-        kind = kind if kind in ("ok", "fail", "info") else "open"  # it becomes a CSS class
-        open_ended = kind in ("info", "open")
-        t0 = inv["time"]
-        t1 = right if open_ended or done is None else done["time"]
-        x0, x1 = scale.x(t0), scale.x(t1)
-        shown = done if done is not None and done.get("type") == "ok" else inv
-        f = str(inv.get("f"))
-        text = f"{f} {compact(shown.get('value'), 40)}"
-        end = secs(done["time"]) if done is not None else "never"
-        room = int((x1 - x0) / 6.5) - len(f) - 1  # characters that fit inside the bar
-        chart.bars.append(Bar(
-            x=x0, y=procs.index(p) * ROW_H + 2, w=max(round(x1 - x0, 1), 2), cls=f"op-{kind}",
-            open=open_ended, title=f"process {p}: {text} → {kind} [{secs(t0)}–{end} s]",
-            label=f"{f} {compact(shown.get('value'), room)}" if room >= 3 else ""))
-    return chart
+        p, typ = str(o.get("process")), o.get("type")
+        if typ == "invoke":
+            last_invoke[p] = o
+        if (p, typ, secs(o.get("time"))) in wanted:
+            inv = last_invoke.get(p)
+            if inv is not None and isinstance(inv.get("index"), int):
+                found.add(inv["index"])
+    return found
 
 
-# --- view model -----------------------------------------------------------------------------
+def _witness_rows(ops: list[dict[str, Any]], witness: set[int]) -> list[dict[str, Any]]:
+    """The witness ops with their completions, in history order."""
+    rows, live = [], set()
+    for o in ops:
+        p = str(o.get("process"))
+        if o.get("type") == "invoke":
+            if o.get("index") in witness:
+                live.add(p)
+                rows.append(o)
+            else:
+                live.discard(p)
+        elif p in live:
+            rows.append(o)
+            live.discard(p)
+    return rows
 
 
 def _op_rows(ops: list[Any]) -> list[dict[str, Any]]:
@@ -229,20 +175,48 @@ def _op_rows(ops: list[Any]) -> list[dict[str, Any]]:
 
 def _keyed_view(res: dict[str, Any]) -> dict[str, Any]:
     """Per-key verdicts (Jepsen's independent checker): bad keys first, valid ones folded."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for k, r in _dict(res.get("keys")).items():
         r = _dict(r)
         rows.append({"key": k, "valid": r.get("valid"), "op_count": r.get("op_count"),
-                     "explanation": r.get("explanation"), "ops": _list(r.get("ops"))})
+                     "explanation": r.get("explanation"), "ops": _list(r.get("ops")),
+                     "prefix_ops": r.get("prefix_ops"), "result": r})
     rank = {"invalid": 0, "unknown": 1, "valid": 2}
     rows.sort(key=lambda r: (rank[verdict_class(r["valid"])], _natural(r["key"])))
     bad = [r for r in rows if r["valid"] is not True]
     good = [r for r in rows if r["valid"] is True]
     for r in bad[:MAX_KEYS_DETAILED]:
         r["op_rows"] = _op_rows(r["ops"])
-        r["chart"] = ops_chart(r["op_rows"])
+        witness = witness_indices(r["result"], r["op_rows"])
+        r["witness"] = witness
+        r["witness_rows"] = _witness_rows(r["op_rows"], witness)
+        r["all_witness"] = len(r["witness_rows"]) == len(r["op_rows"])
+        r["chart"] = ops_chart(r["op_rows"], witness, compress=True)
+        times = [o["time"] for o in r["op_rows"]
+                 if isinstance(o.get("time"), (int, float)) and o["time"] >= 0]
+        r["span"] = (min(times), max(times)) if times else None
     return {"bad": bad, "good": good[:MAX_KEY_ROWS], "good_total": len(good),
             "detailed": bad[:MAX_KEYS_DETAILED]}
+
+
+def _record_tables(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every list-valued field of a checker result as a table (``lost`` first, titled "Lost
+    updates"): records' keys become columns; plain values one column."""
+    names = sorted((k for k, v in res.items() if isinstance(v, list) and v
+                    and k not in ("warnings",)), key=lambda k: (k != "lost", k))
+    out = []
+    for name in names:
+        items = res[name]
+        if all(isinstance(x, dict) for x in items):
+            cols = list(dict.fromkeys(c for x in items[:MAX_ROWS] for c in x))[:MAX_TABLE_COLS]
+            rows = [[x.get(c) for c in cols] for x in items[:MAX_ROWS]]
+        else:
+            cols = ["value"]
+            rows = [[x] for x in items[:MAX_ROWS]]
+        title = "Lost updates: acknowledged, then never seen again" if name == "lost" else name
+        out.append({"name": name, "title": title, "cols": [str(c) for c in cols],
+                    "rows": rows, "total": len(items)})
+    return out
 
 
 def _checker_views(checkers: dict[str, Any]) -> list[dict[str, Any]]:
@@ -250,11 +224,18 @@ def _checker_views(checkers: dict[str, Any]) -> list[dict[str, Any]]:
     for name, res in checkers.items():
         res = _dict(res)
         keyed = isinstance(res.get("keys"), dict)
-        rest = {k: v for k, v in res.items() if not (keyed and k == "keys")}
+        tables = _record_tables(res)
+        shown = {t["name"] for t in tables} | ({"keys"} if keyed else set())
+        rest = {k: v for k, v in res.items() if k not in shown}
+        by_f = sorted(_dict(res.get("by_f")).items())
         views.append({"name": name, "valid": res.get("valid"), "error": res.get("error"),
                       "warnings": [str(w) for w in _list(res.get("warnings"))],
-                      "keyed": _keyed_view(res) if keyed else None, "json": pretty(rest)})
+                      "keyed": _keyed_view(res) if keyed else None, "tables": tables,
+                      "by_f": by_f, "json": pretty(rest)})
     return views
+
+
+# --- files ----------------------------------------------------------------------------------
 
 
 def _human_size(n: int) -> str:
@@ -268,7 +249,7 @@ def _human_size(n: int) -> str:
     return f"{size:.1f} {unit}"
 
 
-def _href(rel: Path) -> str:
+def href(rel: Path) -> str:
     # Every part percent-encoded: a log named "a:b" must stay a relative link, not a scheme.
     return "/".join(quote(part, safe="") for part in rel.parts)
 
@@ -277,15 +258,19 @@ def _files(run_dir: Path) -> tuple[list[dict[str, Any]], int]:
     out = []
     for name in ("history.jsonl", "results.json", "test.json", "harness.log"):
         p = run_dir / name
-        out.append({"name": name, "href": _href(Path(name)), "exists": p.is_file(),
-                    "size": _human_size(p.stat().st_size) if p.is_file() else ""})
+        out.append({"name": name, "href": href(Path(name)), "exists": p.is_file(),
+                    "size": _human_size(p.stat().st_size) if p.is_file() else "",
+                    "node": None})
     nodes = run_dir / "nodes"
     found = sorted(p for p in nodes.rglob("*") if p.is_file()) if nodes.is_dir() else []
     for p in found[:MAX_FILES]:
         rel = p.relative_to(run_dir)
-        out.append({"name": rel.as_posix(), "href": _href(rel), "exists": True,
-                    "size": _human_size(p.stat().st_size)})
+        out.append({"name": rel.as_posix(), "href": href(rel), "exists": True,
+                    "size": _human_size(p.stat().st_size), "node": rel.parts[1]})
     return out, max(0, len(found) - MAX_FILES)
+
+
+# --- summary --------------------------------------------------------------------------------
 
 
 def _spec_rows(spec: dict[str, Any]) -> list[tuple[str, str]]:
@@ -310,43 +295,108 @@ def _derived_faults(ops: list[Op]) -> list[dict[str, Any]]:
     return fault_windows(ops, {f: "stop-" + f.removeprefix("start-") for f in starts})
 
 
+def _nemesis_ops(d: Digest) -> list[Op]:
+    out = []
+    for o in d.nemesis:
+        try:
+            out.append(Op.from_dict(o))
+        except (KeyError, TypeError):
+            continue
+    return out
+
+
+def _coverage_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for kind, c in sorted(_dict(results.get("fault_coverage")).items()):
+        if isinstance(c, dict):
+            errs = [str(e) for e in _list(c.get("errors")) if e]
+            rows.append({"kind": kind, "ok": True, "applied": c.get("applied"),
+                         "failed": c.get("failed"), "active": c.get("active_seconds"),
+                         "errors": errs[:5], "more_errors": max(0, len(errs) - 5)})
+        else:
+            rows.append({"kind": kind, "ok": False, "raw": compact(c)})
+    return rows
+
+
+def _plots(d: Digest | None, faults: list[dict[str, Any]], duration_s: float,
+           focus_ns: int | None, notes: list[str]) -> dict[str, Any]:
+    if d is None or not d.calls:
+        return {}
+    try:
+        from harness import plots
+    except ImportError as e:  # matplotlib missing: the report still renders, without pictures
+        notes.append(f"plots left out: {e}")
+        return {}
+    out: dict[str, Any] = {}
+    for name, fn in (("latency", plots.latency_plot), ("throughput", plots.throughput_plot),
+                     ("clock", plots.clock_plot)):
+        out[name] = fn(d, faults, duration_s)
+    out["processes"] = plots.process_plot(d, faults, duration_s, focus_ns)
+    return out
+
+
 def render_html(spec: dict[str, Any], results: dict[str, Any], ops: list[Op], run_dir: Path,
-                *, problems: Iterable[str] = ()) -> str:
+                *, problems: Iterable[str] = (), digest: Digest | None = None) -> str:
     """The report as a string. ``spec``/``results`` are the parsed test.json/results.json
-    ({} when missing); ``ops`` the history (may be []); ``problems`` say what could not be
-    read. Only summaries of ``ops`` are used, never the ops themselves."""
+    ({} when missing); ``ops`` the history as Ops (may be []), or ``digest`` the history
+    already digested (see harness.digest); ``problems`` say what could not be read."""
     spec, results, run_dir = _dict(spec), _dict(results), Path(run_dir)
     notes = list(problems)
+    if digest is None and ops:
+        digest = digest_lines(o.to_dict() for o in ops)
+    nem_ops = _nemesis_ops(digest) if digest is not None else []
     counts, counts_from = results.get("counts"), "results.json"
     if not isinstance(counts, dict):
-        counts, counts_from = (count_ops(ops), "history.jsonl") if ops else (None, "")
+        counts, counts_from = ((dict(digest.counts), "history.jsonl") if digest is not None
+                               and digest.counts else (None, ""))
+    if isinstance(counts, dict):
+        counts = {t: counts.get(t, 0) for t in ("invoke", "ok", "fail", "info")} | counts
     faults, faults_from = results.get("faults"), "results.json"
     if not isinstance(faults, list):
-        faults, faults_from = _derived_faults(ops), "history.jsonl"
+        faults, faults_from = _derived_faults(nem_ops), "history.jsonl"
     faults = [_dict(w) for w in faults]
     # The timeline spans the whole test: its time limit, or longer if ops or faults ran on.
-    # Lines land slightly out of index order, so look at the last few ops, not just one.
     time_limit = spec.get("time_limit")
     ends = [time_limit * 1e9 if isinstance(time_limit, (int, float)) else 0]
-    ends += [op.time for op in ops[-1000:] if isinstance(op.time, (int, float))]
+    ends += [digest.end_ns] if digest is not None else []
     ends += [w["end_ns"] for w in faults if isinstance(w.get("end_ns"), (int, float))]
     duration = max(ends)
     checkers = _dict(results.get("checkers"))
+    views = _checker_views(checkers)
+    focus = next((r["span"][0] for v in views if v["keyed"] for r in v["keyed"]["detailed"]
+                  if r.get("span")), None)
     stats = _dict(checkers.get("stats"))
+    by_f = sorted(_dict(stats.get("by_f")).items())
+    if not by_f and digest is not None:
+        acc: dict[str, dict[str, int]] = {}
+        for c in digest.calls:
+            if c.type in ("ok", "fail", "info"):
+                acc.setdefault(c.f, {"ok": 0, "fail": 0, "info": 0})[c.type] += 1
+        by_f = sorted(acc.items())
     options = spec.get("options")
-    return _ENV.get_template("report.html").render(
+    run = _dict(results.get("run"))
+    files, more_files = _files(run_dir)
+    return ENV.get_template("report.html").render(
         name=str(spec.get("name") or run_dir.name), run_dir=str(run_dir),
         has_results=bool(results), valid=results.get("valid", "unknown"),
         interrupted=results.get("interrupted") is True, notes=notes,
-        run=_dict(results.get("run")), spec_rows=_spec_rows(spec),
+        run=run, spec_rows=_spec_rows(spec), seed=spec.get("seed"),
         options=sorted(_dict(options).items()) if isinstance(options, dict) else [],
         options_raw=None if isinstance(options, dict) or options is None else compact(options),
-        counts=counts, counts_from=counts_from, by_f=sorted(_dict(stats.get("by_f")).items()),
+        counts=counts, counts_from=counts_from, by_f=by_f, duration_s=duration / 1e9,
         faults=faults, faults_from=faults_from, fault_chart=fault_chart(faults, duration),
-        coverage=sorted(_dict(results.get("fault_coverage")).items()),
-        checkers=_checker_views(checkers), has_checkers="checkers" in results,
+        fault_targets=[targets(w.get("value")) for w in faults],
+        coverage=_coverage_rows(results),
+        fault_colours=fault_colours([str(w.get("f")) for w in faults]
+                                    + list(_dict(results.get("fault_coverage")))),
+        quantiles=digest.latency_quantiles() if digest is not None else [],
+        plots=_plots(digest, faults, duration / 1e9, focus, notes),
+        history_ops=digest.counts.get("invoke", 0) if digest is not None else 0,
+        checkers=views, has_checkers="checkers" in results,
         errors=[str(e) for e in _list(results.get("errors"))],
-        files=_files(run_dir), max_rows=MAX_ROWS, max_keys=MAX_KEYS_DETAILED, version=__version__,
+        files=files, more_files=more_files,
+        node_logs=[f for f in files if f["node"]],
+        max_rows=MAX_ROWS, max_keys=MAX_KEYS_DETAILED, version=__version__,
     )
 
 
@@ -368,25 +418,6 @@ def _load_json(path: Path, problems: list[str], missing_means: str) -> dict[str,
     return d
 
 
-def _tail_ops(path: Path, nbytes: int = 64 * 1024) -> list[Op]:
-    """The ops in the last ``nbytes`` of a history, skipping any torn or malformed line.
-    Parsing a 100k-op history costs over a second; the report only needs its end time."""
-    with open(path, "rb") as f:
-        size = f.seek(0, os.SEEK_END)
-        f.seek(max(0, size - nbytes))
-        lines = f.read().splitlines()
-    if size > nbytes:
-        lines = lines[1:]  # starts mid-line
-    ops = []
-    for line in lines:
-        try:
-            d = json.loads(line)
-            ops.append(Op.from_dict(d))
-        except (ValueError, KeyError, TypeError, AttributeError):
-            continue
-    return ops
-
-
 def render_report(run_dir: Path | str) -> Path:
     """Write ``<run_dir>/report.html`` from whatever the run left behind; return its path."""
     run_dir = Path(run_dir)
@@ -395,20 +426,20 @@ def render_report(run_dir: Path | str) -> Path:
     results = _load_json(run_dir / "results.json", problems,
                          "the run never reached analysis, so there is no verdict "
                          "(try `splitbrain report --recheck`)")
-    ops: list[Op] = []
+    digest: Digest | None = None
     hist = run_dir / "history.jsonl"
-    complete = isinstance(results.get("counts"), dict) and isinstance(results.get("faults"), list)
     if not hist.is_file():
         problems.append("history.jsonl is missing")
-    elif complete:
-        # results.json already summarises the history; its tail gives the test's length.
-        ops = _tail_ops(hist)
     else:
         try:
-            ops = read_jsonl(hist)
-        except (OSError, ValueError, HistoryFormatError) as e:
+            digest = digest_file(hist)
+        except OSError as e:
             problems.append(f"history.jsonl could not be read: {e}")
-    html = render_html(spec, results, ops, run_dir, problems=problems)
+        else:
+            if digest.bad_lines:
+                problems.append(f"history.jsonl could not be read in full: {digest.bad_lines} "
+                                f"of {digest.lines} lines are not ops and were skipped")
+    html = render_html(spec, results, [], run_dir, problems=problems, digest=digest)
     out = run_dir / "report.html"
     # Atomic: a browser reloading the report never sees half of it.
     tmp = out.with_name(f".report.html.{os.getpid()}.tmp")

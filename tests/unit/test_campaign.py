@@ -1,0 +1,250 @@
+"""Campaigns: config, the run loop with a fake runner, resume after interruption, summary."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness import campaign as cmod
+from harness import cli
+from harness.campaign import load_config, run_campaign, summarise
+from harness.errors import ClusterError, ConfigError
+from harness.run import RunOutcome
+from harness.spec import TestSpec
+from harness.store import new_run_dir
+
+TOML = """
+name = "chapter"
+modes = ["raft", "lease"]
+workloads = ["register"]
+nemeses = ["partition", "pause+clock"]
+seeds = [1, 2]
+time_limit = 12
+nodes = 3
+
+[expect]
+lease = "invalid"
+
+[options]
+keys = 4
+"""
+
+
+class FakeRunner:
+    """Stands in for harness.run.run_test: makes a run directory with a results.json whose
+    verdict comes from ``verdicts`` (by mode, or a function of the spec)."""
+
+    def __init__(self, verdicts: Any = None, interrupt_at: int | None = None,
+                 raise_at: dict[int, BaseException] | None = None,
+                 interrupted_run_at: int | None = None):
+        self.verdicts = verdicts or {"raft": True, "lease": False}
+        self.calls: list[TestSpec] = []
+        self.interrupt_at, self.raise_at = interrupt_at, raise_at or {}
+        self.interrupted_run_at = interrupted_run_at
+
+    def __call__(self, spec: TestSpec, *, store: Path, cluster_name: str, say: Any
+                 ) -> RunOutcome:
+        self.calls.append(spec)
+        n = len(self.calls)
+        if n == self.interrupt_at:
+            raise KeyboardInterrupt
+        if n in self.raise_at:
+            raise self.raise_at[n]
+        v = self.verdicts(spec) if callable(self.verdicts) else self.verdicts[spec.mode]
+        rd = new_run_dir(store, spec.name)
+        (rd / "test.json").write_text(spec.to_json())
+        results = {"valid": v, "interrupted": n == self.interrupted_run_at,
+                   "counts": {"invoke": 10}}
+        (rd / "results.json").write_text(json.dumps(results))
+        return RunOutcome(run_dir=rd, valid=v, results=results, report=None)
+
+
+def _no_validate(spec: TestSpec) -> None:
+    pass
+
+
+@pytest.fixture
+def cfg_file(tmp_path: Path) -> Path:
+    p = tmp_path / "c.toml"
+    p.write_text(TOML)
+    return p
+
+
+def test_load_config_from_toml_with_overrides(cfg_file):
+    cfg = load_config(cfg_file, {"seeds": "3,4,5", "time_limit": None})
+    assert cfg.name == "chapter" and cfg.modes == ["raft", "lease"]
+    assert cfg.nemeses == ["partition", "pause+clock"] and cfg.seeds == [3, 4, 5]
+    assert cfg.time_limit == 12.0 and cfg.nodes == 3 and cfg.options == {"keys": 4}
+    assert len(cfg.cells()) == 2 * 2 * 3
+    spec = cfg.spec(cfg.cells()[3])
+    assert spec.nemesis == ("pause", "clock") and spec.name == "chapter-raft-register-pause_clock"
+    assert spec.nodes == ("n1", "n2", "n3") and spec.seed == 3 and spec.options == {"keys": 4}
+    assert cfg.expectation("raft") == "valid" and cfg.expectation("lease") == "invalid"
+    assert cfg.expectation("lww") == "invalid" and cfg.expectation("fenced") == "valid"
+    assert cfg.expectation("custom") is None
+
+
+def test_cli_axes_give_a_stable_name():
+    a = load_config(None, {"modes": "raft,lease", "test_count": 3})
+    b = load_config(None, {"modes": "raft,lease", "test_count": 3, "cluster": "other"})
+    c = load_config(None, {"modes": "raft,lease", "test_count": 4})
+    assert a.seeds == [1, 2, 3] and a.name == b.name != c.name
+    assert a.name.startswith("campaign-")
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"seeds": "1", "test_count": 2}, "not both"),
+    ({"modes": ""}, "non-empty list"),
+    ({"modes": "raft,raft"}, "twice"),
+    ({"modes": "a/b"}, "not a usable name"),
+    ({"seeds": "1,x"}, "integers"),
+    ({"test_count": 0}, "test_count"),
+    ({"time_limit": -1}, "positive"),
+    ({"nodes": 2.5}, "positive int"),
+    ({"expect": {"raft": "maybe"}}, "expect"),
+    ({"bogus": 1}, "unknown campaign setting"),
+    ({"name": "../x"}, "directory name"),
+])
+def test_bad_config_is_one_config_error(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(None, overrides)
+
+
+def test_bad_toml(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text("modes = [raft")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(p)
+    with pytest.raises(ConfigError, match="no campaign file"):
+        load_config(tmp_path / "missing.toml")
+
+
+def test_runs_every_cell_and_summarises(cfg_file, tmp_path):
+    store = tmp_path / "store"
+    cfg = load_config(cfg_file)
+    # lease escapes detection once: partition, seed 2
+    runner = FakeRunner(verdicts=lambda s: s.mode == "raft" or
+                        (s.seed == 2 and s.nemesis == ("partition",)))
+    out = run_campaign(cfg, store, runner=runner, validate=_no_validate, say=lambda m: None)
+    assert len(runner.calls) == 8 and out.valid is False and out.met is True
+    doc = json.loads((store / "campaigns" / "chapter" / "campaign.json").read_text())
+    assert doc["status"] == "done" and doc["valid"] is False and doc["met"] is True
+    assert all(c["status"] == "done" for c in doc["cells"])
+    cell = doc["cells"][0]
+    assert cell["id"] == "raft/register/partition/1" and cell["met"] is True
+    assert (store / cell["run_dir"] / "results.json").is_file()  # relative to the store
+    by = {(s["mode"], s["nemesis"]): s for s in doc["summary"]}
+    assert by[("raft", "partition")]["text"] == "passed 2/2"
+    assert by[("lease", "partition")]["text"] == "caught 1/2"
+    assert by[("lease", "pause+clock")]["text"] == "caught 2/2"
+    html = (store / "campaigns" / "chapter" / "campaign.html").read_text()
+    assert "caught 1/2" in html and "passed 2/2" in html
+    assert 'href="../../chapter-raft-register-partition/' in html  # relative run links
+    assert not list((store / "campaigns" / "chapter").glob(".*.tmp"))
+
+
+def test_expectation_missed_and_unknown_verdicts(tmp_path):
+    cfg = load_config(None, {"modes": "raft,lease", "seeds": "1,2"})
+    runner = FakeRunner(verdicts={"raft": "unknown", "lease": True})
+    out = run_campaign(cfg, tmp_path, runner=runner, validate=_no_validate, say=lambda m: None)
+    by = {s["mode"]: s for s in out.summary}
+    assert by["raft"]["text"] == "passed 0/2" and by["raft"]["met"] is False
+    assert by["raft"]["unknown"] == 2
+    assert by["lease"]["text"] == "caught 0/2" and by["lease"]["met"] is False
+    assert out.valid == "unknown" and out.met is False
+
+
+def test_interrupted_campaign_resumes_where_it_stopped(cfg_file, tmp_path):
+    store = tmp_path / "store"
+    cfg = load_config(cfg_file)
+    first = FakeRunner(interrupt_at=3)
+    with pytest.raises(KeyboardInterrupt):
+        run_campaign(cfg, store, runner=first, validate=_no_validate, say=lambda m: None)
+    doc = json.loads((store / "campaigns" / "chapter" / "campaign.json").read_text())
+    assert doc["status"] == "interrupted"
+    assert [c["status"] for c in doc["cells"]][:4] == ["done", "done", "interrupted", "pending"]
+    second = FakeRunner()
+    out = run_campaign(cfg, store, runner=second, validate=_no_validate, say=lambda m: None)
+    ran = [(s.mode, "+".join(s.nemesis), s.seed) for s in second.calls]
+    assert len(ran) == 6 and ran[0] == ("raft", "pause+clock", 1)  # the interrupted cell first
+    assert all(c.status == "done" for c in out.cells)
+    third = FakeRunner()
+    run_campaign(cfg, store, runner=third, validate=_no_validate, say=lambda m: None)
+    assert third.calls == []  # all done: nothing runs again
+
+
+def test_a_run_that_reports_itself_interrupted_stops_the_campaign(tmp_path):
+    cfg = load_config(None, {"modes": "raft", "seeds": "1,2,3"})
+    with pytest.raises(KeyboardInterrupt):
+        run_campaign(cfg, tmp_path, runner=FakeRunner(interrupted_run_at=2),
+                     validate=_no_validate, say=lambda m: None)
+    doc = json.loads((tmp_path / "campaigns" / cfg.name / "campaign.json").read_text())
+    assert [c["status"] for c in doc["cells"]] == ["done", "interrupted", "pending"]
+    assert doc["cells"][1]["run_dir"]  # its partial run is recorded
+
+
+def test_harness_errors_mark_the_cell_and_go_on(tmp_path):
+    cfg = load_config(None, {"modes": "raft", "seeds": "1,2"})
+    runner = FakeRunner(raise_at={1: ClusterError("docker is down")})
+    out = run_campaign(cfg, tmp_path, runner=runner, validate=_no_validate, say=lambda m: None)
+    assert [c.status for c in out.cells] == ["error", "done"]
+    assert out.cells[0].error == "docker is down" and out.valid == "unknown"
+    again = FakeRunner()
+    run_campaign(cfg, tmp_path, runner=again, validate=_no_validate, say=lambda m: None)
+    assert [s.seed for s in again.calls] == [1]  # errors are retried, done cells are not
+
+
+def test_same_name_with_other_settings_is_refused(tmp_path):
+    cfg = load_config(None, {"name": "x", "modes": "raft"})
+    run_campaign(cfg, tmp_path, runner=FakeRunner(), validate=_no_validate, say=lambda m: None)
+    other = load_config(None, {"name": "x", "modes": "raft", "time_limit": 99})
+    with pytest.raises(ConfigError, match="other settings"):
+        run_campaign(other, tmp_path, runner=FakeRunner(), validate=_no_validate,
+                     say=lambda m: None)
+
+
+def test_unknown_plugins_are_refused_before_anything_runs(tmp_path):
+    cfg = load_config(None, {"modes": "raft,nosuchmode"})
+    runner = FakeRunner()
+    with pytest.raises(ConfigError, match="nosuchmode"):
+        run_campaign(cfg, tmp_path, runner=runner, say=lambda m: None)
+    assert runner.calls == [] and not (tmp_path / "campaigns").exists()
+
+
+def test_summarise_counts_pending_cells():
+    cfg = load_config(None, {"modes": "lease", "seeds": "1,2,3"})
+    cells = cfg.cells()
+    cells[0].status, cells[0].valid = "done", False
+    s = summarise(cfg, cells)[0]
+    assert s["text"] == "caught 1/1" and s["pending"] == 2 and s["met"] is True
+
+
+def test_cli_campaign_exit_code_is_the_worst_verdict(cfg_file, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cmod, "_default_runner", FakeRunner())
+    monkeypatch.setattr(cmod, "_default_validate", _no_validate)
+    with pytest.raises(SystemExit) as e:
+        cli.main(["campaign", str(cfg_file), "--store", str(tmp_path / "s")])
+    assert e.value.code == 1
+    out = capsys.readouterr()
+    assert "caught 2/2" in out.out and "passed 2/2" in out.out
+    assert out.out.strip().endswith("campaign.html")
+    monkeypatch.setattr(cmod, "_default_runner", FakeRunner(verdicts={"raft": True}))
+    with pytest.raises(SystemExit) as e:
+        cli.main(["campaign", "--modes", "raft", "--seeds", "1", "--store",
+                  str(tmp_path / "s2"), "--json"])
+    assert e.value.code == 0
+    last = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert last["valid"] is True and last["met"] is True
+
+
+def test_cli_campaign_dry_run_and_bad_args(cfg_file, capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["campaign", str(cfg_file), "--dry-run"])
+    assert e.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 8 and lines[0].startswith("raft/register/partition/1")
+    with pytest.raises(SystemExit) as e:
+        cli.main(["campaign", "--seeds", "1", "--test-count", "2"])
+    assert e.value.code == 254
