@@ -7,8 +7,14 @@ until it answers on its port from inside the node. Everything goes through ``ctx
 Capabilities: DB, Killable (SIGKILL by pidfile / restart keeping data), Pausable
 (SIGSTOP / SIGCONT), HasLogFiles, HasPrimaries.
 
+Modes (``--mode``): primary, raft (correct); lease, lww, async (wrong on purpose, each the
+way DDIA ch. 8 warns about); fenced (lease made safe by fencing tokens). See the README's
+section "The key-value store and its modes".
+
 Options read from ``ctx.spec.options``: ``port`` (7000), ``kvstore_args`` (extra server
-flags, a list, e.g. ["--forward-timeout", "0.5"]). ``ctx.extra["db_env"]`` is merged into
+flags, a list, e.g. ["--forward-timeout", "0.5"], or one string), and the mode knobs
+``lease_ms`` (lease, fenced), ``failover_ms`` (async), ``sync_ms`` (lww), each passed as
+the server flag of the same name. ``ctx.extra["db_env"]`` is merged into
 the server's environment on every start (the clock nemesis puts libfaketime there): either
 {"VAR": "value"} for all nodes, or {"n1": {"VAR": "value"}} for one node.
 """
@@ -23,7 +29,8 @@ import harness
 from harness.db import Context
 from harness.errors import ConfigError, RemoteError
 
-MODES = ("primary", "raft")
+MODES = ("primary", "raft", "lease", "fenced", "lww", "async")
+MODE_KNOBS = ("lease_ms", "failover_ms", "sync_ms")
 INSTALL_DIR = "/opt/splitbrain/kvstore"
 DATA_DIR = "/var/lib/splitbrain/kv"
 LOG_FILE = "/var/log/splitbrain/kvstore.log"
@@ -131,7 +138,12 @@ class KVStoreDB:
                 "--nodes", ",".join(ctx.nodes), "--port", str(self.port(ctx)),
                 "--data-dir", DATA_DIR, "--mode", self.mode(ctx), "--log-file", LOG_FILE,
                 "--pid-file", PID_FILE, "--seed", str(_node_seed(ctx, node))]
-        args += [str(a) for a in self._options(ctx).get("kvstore_args", [])]
+        opts = self._options(ctx)
+        for key in MODE_KNOBS:
+            if key in opts:
+                args += ["--" + key.replace("_", "-"), str(opts[key])]
+        extra = opts.get("kvstore_args", [])
+        args += shlex.split(extra) if isinstance(extra, str) else [str(a) for a in extra]
         env = self.env(ctx, node)
         prefix = ["env", *(f"{k}={v}" for k, v in sorted(env.items()))] if env else []
         # setsid: out of docker exec's session, so the exec returns and the server lives on;
@@ -153,14 +165,18 @@ class KVStoreDB:
         return [LOG_FILE]
 
     def primaries(self, ctx: Context) -> list[str]:
-        """primary mode: the first node. raft: the nodes whose server says it leads (asked
-        over docker exec, so a partition does not hide a leader)."""
-        if self.mode(ctx) == "primary":
+        """primary mode: the first node; lww: every node (each takes writes). raft, lease,
+        fenced, async: the nodes whose server says it leads or is primary (asked over docker
+        exec, so a partition does not hide one; in async there may well be two)."""
+        mode = self.mode(ctx)
+        if mode == "primary":
             return [ctx.nodes[0]]
+        if mode == "lww":
+            return list(ctx.nodes)
         leaders = []
         for node in ctx.nodes:
             st = self.status(ctx, node)
-            if st and st.get("role") == "leader":
+            if st and st.get("role") in ("leader", "primary"):
                 leaders.append(node)
         return leaders
 

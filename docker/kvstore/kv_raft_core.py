@@ -26,8 +26,11 @@ Messages (all carry "type", "term", "from", "to"):
 
 Beyond the paper: a new leader appends a no-op (so earlier terms' entries commit promptly),
 and a leader that has not heard from a majority for an election timeout steps down
-(check-quorum), so a leader cut off in a minority stops taking requests. No pre-vote, no
-snapshots: the log grows for the life of the data dir.
+(check-quorum), so a leader cut off in a minority stops taking requests. For cost per op:
+flow control (a peer gets new entries from ``ready()`` only once it has acknowledged all it
+was sent; its ack, or a heartbeat, sends the rest in one message) and heartbeats only to
+peers that got no append since the last one. No pre-vote, no snapshots: the log grows for
+the life of the data dir.
 """
 from __future__ import annotations
 
@@ -73,6 +76,7 @@ class RaftCore:
         self.next: dict[str, int] = {}
         self.match: dict[str, int] = {}
         self.active: set[str] = set()  # peers heard from in this check-quorum window
+        self._sent: set[str] = set()   # peers sent an append since the last heartbeat
         self.elapsed = 0
         self.quorum_elapsed = 0
         self.timeout = self._random_timeout()
@@ -103,8 +107,13 @@ class RaftCore:
             if self.quorum_elapsed >= self.election_ticks[0]:
                 self._check_quorum()
             if self.role == LEADER and self.elapsed >= self.heartbeat_ticks:
+                # A heartbeat only to peers that got no append since the last one: under
+                # load the appends themselves keep everyone's election timer quiet.
                 self.elapsed = 0
-                self._broadcast()
+                quiet = [p for p in self.peers if p not in self._sent]
+                self._sent = set()
+                for p in quiet:
+                    self._replicate(p)
             return
         self.elapsed += 1
         if self.elapsed >= self.timeout:
@@ -146,11 +155,22 @@ class RaftCore:
         elif kind == "append_resp":
             self._on_append_resp(msg)
 
+    def has_ready(self) -> bool:
+        """Whether ``ready()`` would return something (cheap; the ticker asks each tick)."""
+        return bool(self._out or self._events or self._meta_dirty
+                    or self._unstable_from is not None or self.commit > self.applied
+                    or (self.role == LEADER
+                        and any(self.last_index >= self.next[p] <= self.match[p] + 1
+                                for p in self.peers)))
+
     def ready(self) -> Ready:
         if self.role == LEADER:
-            # Proposals since the last ready go out together: one message per peer per batch.
+            # Proposals since the last ready go out together: one message per peer per batch,
+            # and only to peers that have acknowledged all we sent them (flow control); the
+            # others get everything new from their ack (_on_append_resp) or the heartbeat.
+            # Fewer, bigger appends: fewer messages and fsyncs per op on the followers.
             for p in self.peers:
-                if self.next[p] <= self.last_index:
+                if self.next[p] <= self.last_index and self.match[p] + 1 >= self.next[p]:
                     self._replicate(p)
         rd = Ready()
         if self._meta_dirty:
@@ -256,6 +276,7 @@ class RaftCore:
         self._send(peer, "append", prev_index=nxt - 1, prev_term=self.term_at(nxt - 1),
                    entries=entries, commit=self.commit)
         self.next[peer] = nxt + len(entries)
+        self._sent.add(peer)
 
     def _on_append(self, msg: dict[str, Any]) -> None:
         leader = msg["from"]
@@ -308,15 +329,13 @@ class RaftCore:
         self._replicate(peer)
 
     def _maybe_commit(self) -> None:
+        # The highest index a quorum holds (ourselves counted only for what is on our disk).
         # Only an entry of the current term commits by counting replicas (Raft paper, 5.4.2);
         # earlier ones commit with it. Counting an old-term entry is the Figure 8 bug.
-        for n in range(self.last_index, self.commit, -1):
-            if self.term_at(n) != self.term:
-                break
-            replicas = (self.stable >= n) + sum(1 for p in self.peers if self.match[p] >= n)
-            if replicas >= self.quorum:
-                self.commit = n
-                return
+        held = sorted([self.stable, *self.match.values()], reverse=True)
+        n = held[self.quorum - 1]
+        if n > self.commit and self.term_at(n) == self.term:
+            self.commit = n
 
     def _send(self, to: str, kind: str, **fields: Any) -> None:
         self._out.append({"type": kind, "term": self.term, "from": self.node, "to": to,

@@ -32,27 +32,50 @@ or may still. Error codes:
                              request reached a node that no longer leads), or (raft) the
                              op's log entry was overwritten by a later leader, so it can
                              never take effect
+    fenced        definite   (fenced) a replica has seen a newer fencing token than this
+                             node's: it no longer holds the lease; nothing was read
     timeout       indefinite forwarded or proposed, but no answer in time
     internal      indefinite the server failed while handling the op
 
-Peer messages (mode raft) are one-way: {"op": "peer", "msg": {...}}, no answer (see
-kv_raft_core.py for the message kinds). A follower forwards a client request to the leader
-with "fwd": 1 added; a forwarded request is never forwarded again.
+Peer messages are one-way: {"op": "peer", "msg": {...}}, no answer (see kv_raft_core.py,
+kv_fenced.py, kv_lww.py, kv_async.py for the kinds). A node forwards a client request to
+the leader/primary it knows with "fwd": 1 added; a forwarded request is never forwarded
+again.
 
-Any node accepts any request and forwards or refuses as its mode demands. Modes:
+Any node accepts any request and forwards or refuses as its mode demands. Modes (the first
+two and fenced are correct; lease, lww and async are wrong on purpose, as DDIA ch. 8 warns):
     primary  the first of --nodes holds the only copy; others forward (kv_primary.py)
-    raft     Raft consensus; followers forward to the leader they know (kv_raft.py)
+    raft     Raft consensus, every op through the log; followers forward (kv_raft.py)
+    lease    raft, but a leader answers reads alone while its wall-clock lease lasts, and
+             trusts that lease over news of a newer term: stale reads after a pause,
+             under a partition or a clock bumped back (kv_lease.py)
+    fenced   lease's holder, but replicas check its fencing token (the term) on every op
+             and refuse older ones: linearizable (kv_fenced.py)
+    lww      every node takes writes, replicates them asynchronously, and keeps the value
+             with the highest wall-clock timestamp: a slow clock loses acknowledged writes
+             (kv_lww.py)
+    async    primary-backup, acknowledged before replicated; a backup promotes itself after
+             --failover-ms without a heartbeat, no quorum, no fencing: split brain and
+             lost writes (kv_async.py)
 
 Log: one line per event, ``<UTC wall-clock time> <node> <event> key=value...``: start,
-mode, roles, elections, terms, leader changes, rejected writes, failed forwards.
+mode, roles, elections, terms, leader changes, rejected writes, failed forwards; leases
+(lease-acquired, lease-ignores, lease-expired), fencing (fence-rejected, fenced-read),
+lww-lost, promote / demoted / snapshot-installed.
 
 More flags: --host (listen address), --pid-file, --peer-addr n1=host:port,... (tests run a
 cluster on loopback with it), --forward-timeout (s; also how long a raft leader waits for
-a commit), --election-min-ms/--election-max-ms/--heartbeat-ms/--seed (raft timers).
+a commit), --election-min-ms/--election-max-ms/--heartbeat-ms/--seed (raft timers),
+--lease-ms, --clock-offset (s added to time.time(); tests), --sync-ms (lww),
+--failover-ms/--async-heartbeat-ms (async), --test-hooks (accept
+{"op": "isolate", "peers": [...]}: drop all traffic with those peers, in-process; a
+partition for loopback tests; lww, async, raft, lease, fenced).
 
-Files: kv_state.py (ops, write log), kv_wire.py (framing, peer links), kv_primary.py,
-kv_raft_core.py (pure Raft), kv_raft.py (its I/O), kv_local.py (loopback cluster for tests
-and bench/kvstore_throughput.py; unused on the nodes).
+Files: kv_state.py (ops, write log), kv_wire.py (framing, the primary mode's links),
+kv_net.py (callback-style framing and peer links: the other modes), kv_primary.py,
+kv_raft_core.py (pure Raft), kv_raft.py (its I/O), kv_lease.py, kv_fenced.py, kv_lww.py,
+kv_async.py, kv_local.py (loopback cluster for tests and bench/kvstore_throughput.py;
+unused on the nodes).
 """
 from __future__ import annotations
 
@@ -62,13 +85,15 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from kv_net import LineConn
 from kv_state import OPS, OpError, validate
-from kv_wire import MAX_LINE, AddressBook, Log, encode, read_msg
+from kv_wire import AddressBook, Log
 
-MODES = ("primary", "raft")
+MODES = ("primary", "raft", "lease", "fenced", "lww", "async")
 
 
 class Mode(Protocol):
@@ -106,63 +131,112 @@ def make_mode(args: argparse.Namespace, book: AddressBook, log: Log) -> Mode:
 
         return PrimaryMode(args.node, args.nodes, book, data_dir, log,
                            forward_timeout=args.forward_timeout)
+    raft: dict[str, Any] = dict(forward_timeout=args.forward_timeout,
+                                election_ms=(args.election_min_ms, args.election_max_ms),
+                                heartbeat_ms=args.heartbeat_ms, seed=args.seed)
     if args.mode == "raft":
         from kv_raft import RaftMode
 
-        return RaftMode(args.node, args.nodes, book, data_dir, log,
-                        forward_timeout=args.forward_timeout,
-                        election_ms=(args.election_min_ms, args.election_max_ms),
-                        heartbeat_ms=args.heartbeat_ms, seed=args.seed)
+        return RaftMode(args.node, args.nodes, book, data_dir, log, **raft)
+    if args.mode == "lease":
+        from kv_lease import LeaseMode
+
+        return LeaseMode(args.node, args.nodes, book, data_dir, log, lease_ms=args.lease_ms,
+                         clock_offset=args.clock_offset, **raft)
+    if args.mode == "fenced":
+        from kv_fenced import FencedMode
+
+        return FencedMode(args.node, args.nodes, book, data_dir, log, lease_ms=args.lease_ms,
+                          clock_offset=args.clock_offset, **raft)
+    if args.mode == "lww":
+        from kv_lww import LWWMode
+
+        return LWWMode(args.node, args.nodes, book, data_dir, log,
+                       clock_offset=args.clock_offset, sync_ms=args.sync_ms)
+    if args.mode == "async":
+        from kv_async import AsyncMode
+
+        return AsyncMode(args.node, args.nodes, book, data_dir, log,
+                         forward_timeout=args.forward_timeout, failover_ms=args.failover_ms,
+                         heartbeat_ms=args.async_heartbeat_ms)
     raise SystemExit(f"unknown mode {args.mode!r}; modes: {', '.join(MODES)}")
 
 
+Reply = Callable[[dict[str, Any]], None]
+
+
 class Server:
-    def __init__(self, mode: Mode, log: Log):
+    """Reads requests off every connection through kv_net.LineConn (no task per request).
+
+    A mode with ``submit(req, reply)`` answers through the callback, synchronously or later;
+    a mode with only ``async handle(req)`` gets a task per request (mode primary)."""
+
+    def __init__(self, mode: Mode, log: Log, test_hooks: bool = False):
         self.mode, self.log = mode, log
+        self.test_hooks = test_hooks
+        self.submit: Callable[[dict[str, Any], Reply], None] | None = getattr(
+            mode, "submit", None)
+        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def serve_conn(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-                         ) -> None:
-        tasks: set[asyncio.Task[None]] = set()
-        try:
-            while True:
-                try:
-                    msg = await read_msg(reader)
-                except ValueError as e:
-                    writer.write(encode({"ok": False, "error": "bad-request", "definite": True,
-                                         "msg": f"not JSON: {e}"}))
-                    continue
-                if msg is None:
-                    break
-                if isinstance(msg, dict) and msg.get("op") == "peer":
-                    self.mode.on_peer(msg.get("msg") or {})
-                    continue
-                # Each request runs on its own so a slow one (a forward, a Raft commit) does
-                # not hold up the others multiplexed on this connection.
-                t = asyncio.get_running_loop().create_task(self.answer(msg, writer))
-                tasks.add(t)
-                t.add_done_callback(tasks.discard)
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-            pass
-        except asyncio.CancelledError:
-            pass  # shutting down; re-raising makes 3.11's stream callback log a traceback
-        finally:
-            writer.close()
+    def protocol(self) -> LineConn:
+        return LineConn(self.on_msg, on_bad=self.on_bad)
 
-    async def answer(self, msg: Any, writer: asyncio.StreamWriter) -> None:
+    def on_bad(self, conn: LineConn, e: Exception) -> None:
+        conn.send({"ok": False, "error": "bad-request", "definite": True,
+                   "msg": f"not JSON: {e}"})
+
+    def on_msg(self, conn: LineConn, msg: Any) -> None:
+        if isinstance(msg, dict) and msg.get("op") == "peer":
+            try:
+                self.mode.on_peer(msg.get("msg") or {})
+            except Exception as e:  # noqa: BLE001 (a bad message must not end the node)
+                self.log(f"bad-peer-message error={type(e).__name__}: {e} "
+                         f"msg={str(msg)[:200]}")
+            return
         rid = msg.get("id") if isinstance(msg, dict) else None
+
+        def reply(resp: dict[str, Any]) -> None:
+            conn.send({"id": rid, **resp})
+
         try:
-            if isinstance(msg, dict) and msg.get("op") == "status":
-                resp: dict[str, Any] = {"ok": True, "value": self.mode.status()}
-            else:
-                resp = await self.mode.handle(validate(msg))
+            op = msg.get("op") if isinstance(msg, dict) else None
+            if op == "status":
+                reply({"ok": True, "value": self.mode.status()})
+                return
+            if op == "isolate" and self.test_hooks and hasattr(self.mode, "isolate"):
+                peers = [str(p) for p in msg.get("peers") or []]
+                self.mode.isolate(peers)
+                self.log(f"isolate peers={','.join(peers) or '-'} (test hook)")
+                reply({"ok": True, "value": peers})
+                return
+            req = validate(msg)
+            if self.submit is not None:
+                self.submit(req, reply)
+                return
+        except OpError as e:
+            reply({"ok": False, "error": e.code, "definite": True, "msg": e.msg})
+            return
+        except Exception as e:  # noqa: BLE001 (a bug must answer, not hang the client)
+            self.internal(msg, e, reply)
+            return
+        t = asyncio.get_running_loop().create_task(self.answer(req, reply))
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+
+    def internal(self, msg: Any, e: Exception, reply: Reply) -> None:
+        self.log(f"internal-error op={msg.get('op') if isinstance(msg, dict) else None} "
+                 f"error={type(e).__name__}: {e}")
+        reply({"ok": False, "error": "internal", "definite": False, "msg": str(e)})
+
+    async def answer(self, req: dict[str, Any], reply: Reply) -> None:
+        try:
+            resp = await self.mode.handle(req)
         except OpError as e:
             resp = {"ok": False, "error": e.code, "definite": True, "msg": e.msg}
-        except Exception as e:  # noqa: BLE001 (a bug must answer, not hang the client)
-            self.log(f"internal-error op={msg.get('op') if isinstance(msg, dict) else None} "
-                     f"error={type(e).__name__}: {e}")
-            resp = {"ok": False, "error": "internal", "definite": False, "msg": str(e)}
-        if not writer.is_closing():
-            writer.write(encode({"id": rid, **resp}))
+        except Exception as e:  # noqa: BLE001
+            self.internal(req, e, reply)
+            return
+        reply(resp)
 
 
 async def run(args: argparse.Namespace) -> None:
@@ -172,12 +246,12 @@ async def run(args: argparse.Namespace) -> None:
         f"data_dir={args.data_dir} python={sys.version.split()[0]}")
     log(f"mode {args.mode}")
     mode = make_mode(args, book, log)
-    server = Server(mode, log)
+    server = Server(mode, log, test_hooks=args.test_hooks)
     if args.pid_file:
         # Before listening: once the port answers, the kill/pause nemeses can find us.
         Path(args.pid_file).write_text(f"{os.getpid()}\n")
-    srv = await asyncio.start_server(server.serve_conn, args.host, args.port, limit=MAX_LINE,
-                                     reuse_address=True)
+    srv = await asyncio.get_running_loop().create_server(
+        server.protocol, args.host, args.port, reuse_address=True)
     await mode.start()
     log(f"listening host={args.host} port={args.port} ops={','.join(OPS)}")
     stop = asyncio.Event()
@@ -207,6 +281,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--election-max-ms", type=int, default=600)
     p.add_argument("--heartbeat-ms", type=int, default=50)
     p.add_argument("--seed", type=int, default=None, help="election timeout randomness")
+    p.add_argument("--lease-ms", type=int, default=10_000,
+                   help="lease/fenced: how long a leader's lease lasts, on the wall clock "
+                        "(longer than the pause nemesis' default 5 s pause, on purpose)")
+    p.add_argument("--clock-offset", type=float, default=0.0,
+                   help="lease/fenced/lww: seconds added to time.time() (tests; real runs "
+                        "skew the clock with libfaketime)")
+    p.add_argument("--sync-ms", type=int, default=1000,
+                   help="lww: how often every node pushes its whole state to its peers")
+    p.add_argument("--failover-ms", type=int, default=1000,
+                   help="async: heartbeat silence after which the first backup promotes "
+                        "itself (the k-th backup waits k halves longer)")
+    p.add_argument("--async-heartbeat-ms", type=int, default=100,
+                   help="async: how often a primary heartbeats")
+    p.add_argument("--test-hooks", action="store_true",
+                   help='accept {"op": "isolate", "peers": [...]}: cut this node off from '
+                        "those peers in-process (loopback tests of partitions)")
     args = p.parse_args(argv)
     args.nodes = [n for n in args.nodes.split(",") if n]
     if args.node not in args.nodes:
