@@ -20,10 +20,12 @@ can be found is an error, as is any malformed op: ``HistoryFormatError(path, lin
 """
 from __future__ import annotations
 
+import gc
 import re
 from pathlib import Path
 from typing import Any
 
+from checkers.ednjson import NOT_READ, read_simple_lines
 from checkers.ednread import EDNError, NotSimple, read_all, read_form, read_leading
 from harness.errors import HistoryFormatError
 from harness.history import NEMESIS, TYPES, Op, read_jsonl
@@ -58,6 +60,8 @@ def load(path: str | Path, fmt: str = "auto", independent: bool = False) -> list
                                                f"{', '.join(FORMATS)}")
     if fmt == "auto":
         fmt = sniff(p)
+    gc_was = gc.isenabled()
+    gc.disable()  # millions of new objects and no garbage: the collector only costs here
     try:
         if fmt == "jsonl":
             ops = read_jsonl(p)
@@ -65,11 +69,16 @@ def load(path: str | Path, fmt: str = "auto", independent: bool = False) -> list
             text = p.read_text(encoding="utf-8")
             if not text.strip():
                 return []  # an empty file is an empty history (Porcupine's etcd_095.log)
-            ops = _read_edn(str(p), text) if fmt == "edn" else _read_log(str(p), text)
+            if fmt == "edn":
+                return _read_edn(str(p), text, independent)
+            ops = _read_log(str(p), text)
     except OSError as e:
         raise HistoryFormatError(str(p), None, f"cannot read: {e.strerror or e}") from None
     except UnicodeDecodeError as e:
         raise HistoryFormatError(str(p), None, f"not UTF-8 text: {e.reason}") from None
+    finally:
+        if gc_was:
+            gc.enable()
     if independent:
         _split_tuples(str(p), ops)
     return ops
@@ -104,19 +113,104 @@ def sniff(path: Path) -> str:
 
 # --- edn ------------------------------------------------------------------------------------
 
-def _read_edn(path: str, text: str) -> list[Op]:
-    """A vector of op maps, or one op map per line (Jepsen's history.edn)."""
+def _read_edn(path: str, text: str, independent: bool = False) -> list[Op]:
+    """A vector of op maps, or one op map per line (Jepsen's history.edn).
+
+    Three readers, fastest first: simple lines go through JSON together (checkers.ednjson),
+    the rest one by one through the fast EDN reader, then edn_format; a line that is not
+    one whole form (a map spread over lines) sends the whole file to edn_format."""
     lines = text.splitlines()
-    body = _strip_vector(lines)
-    maps: list[tuple[int, Any]] = []
+    nums, body = _body(lines)
+    if "#jepsen.history.Op{" in text or "#knossos.op.Op{" in text:
+        body = list(map(_untag, body))
+    values = read_simple_lines(body)
     try:
-        for n, line in body:
-            maps.append((n, _fast_map(line)))
-    except NotSimple:
-        maps = _slow_maps(path, text, lines)
-    ops = [_op_from_map(path, n, m, i) for i, (n, m) in enumerate(maps)]
+        for i, v in enumerate(values):
+            if v is NOT_READ:
+                try:
+                    values[i] = _fast_map(body[i])
+                except NotSimple:
+                    values[i] = read_form(body[i])
+    except EDNError:
+        slow = _slow_maps(path, text, lines)
+        nums, values = [n for n, _ in slow], [v for _, v in slow]
+    ops = _ops_from_maps(path, nums, values, independent)
     if not ops:
         raise HistoryFormatError(path, None, "no ops in this EDN history")
+    return ops
+
+
+def _body(lines: list[str]) -> tuple[list[int] | range, list[str]]:
+    """``_strip_vector`` as (line numbers, texts), in bulk: this runs once per line of a
+    big history."""
+    body = list(map(str.strip, lines))
+    nums: list[int] | range = range(1, len(body) + 1)
+    if "" in body:
+        keep = [i for i, ln in enumerate(body) if ln]
+        nums, body = [i + 1 for i in keep], [body[i] for i in keep]
+    if body and body[0].startswith("[") and body[-1].endswith("]"):
+        body[0], body[-1] = body[0][1:].strip(), body[-1][:-1].strip()
+        if not body[0] or not body[-1]:
+            keep = [i for i, ln in enumerate(body) if ln]
+            nums, body = [nums[i] for i in keep], [body[i] for i in keep]
+    return nums, body
+
+
+_RECORDS = ("#jepsen.history.Op{", "#knossos.op.Op{")
+
+
+def _untag(line: str) -> str:
+    """Jepsen 0.3 prints ops as records, ``#jepsen.history.Op{...}``: a record is its map."""
+    if line[:1] == "#":
+        for tag in _RECORDS:
+            if line.startswith(tag):
+                return line[len(tag) - 1:]
+    return line
+
+
+_STD = frozenset(_STANDARD)
+
+
+def _ops_from_maps(path: str, nums: list[int] | range, maps: list[Any],
+                   independent: bool = False) -> list[Op]:
+    """``_op_from_map`` for every map (``independent``: and ``_split_tuples``), with the
+    common case inlined: most of the time of reading a big history is here."""
+    ops: list[Op] = []
+    append = ops.append
+    for i, (n, m) in enumerate(zip(nums, maps)):
+        if type(m) is not dict:
+            append(_op_from_map(path, n, m, i))  # raises
+            continue
+        get = m.get
+        t, f, p = get("type"), get("f"), get("process", -1)
+        index, time = get("index", i), get("time", -1)
+        if (t not in TYPES or f is None or type(index) is not int or type(time) is not int
+                or (type(p) is not int and p != NEMESIS)):
+            op = _op_from_map(path, n, m, i)  # raises, or an odd but legal op
+            if independent:
+                _split_tuples(path, [op])
+            append(op)
+            continue
+        extra = None
+        if not _STD.issuperset(m):
+            extra = {str(k): v for k, v in m.items() if k not in _STD}
+        if time < 0 and n:
+            extra = (extra or {}) | {"line": n}
+        error = get("error")
+        key, value = get("key"), get("value")
+        if independent:
+            if type(value) is list and len(value) == 2 and p != NEMESIS:
+                key, value = value
+                if type(key) is list:
+                    key = tuple(key)
+            else:
+                op = Op(t, str(f), p, key, value, index, time,
+                        None if error is None else str(error), extra)
+                _split_tuples(path, [op])
+                append(op)
+                continue
+        append(Op(t, f if type(f) is str else str(f), p, key, value, index, time,
+                  None if error is None else str(error), extra))
     return ops
 
 
@@ -230,9 +324,13 @@ def _log_value(path: str, line: int, text: str, t: str,
 
 def _split_tuples(path: str, ops: list[Op]) -> None:
     for op in ops:
+        v = op.value
+        if type(v) is list and len(v) == 2 and op.process != NEMESIS:
+            k = v[0]
+            op.key, op.value = tuple(k) if type(k) is list else k, v[1]
+            continue
         if op.process == NEMESIS:
             continue
-        v = op.value
         if isinstance(v, (list, tuple)) and len(v) == 2:
             op.key, op.value = _key(v[0]), v[1]
         elif op.type in ("invoke", "ok"):

@@ -49,8 +49,15 @@ Pruning, each sound for the reason given (tests/property checks them against bru
 5. Crashed writes and cas whose result no op observes are dropped up front (the special
    case of 4 that needs no search; see drop_unobserved).
 
+Models without a register-like compilation (set, fifo-queue, your own) give FN steps: the
+model's ``step`` bound to the op. The search does not know what such a step looks at, so it
+counts as an observer of anything (like an append): lever 4 then only forbids ending on a
+crashed op, and lever 5 is off. Levers 1-3 hold for any deterministic model. A model's pure
+ops (``pure``) are greedy steps (lever 2) when ``step`` accepts them in the current state.
+
 Crashed reads and crashed pure ops carry no observation and change nothing: the caller
-drops them (checkers.linearizable).
+drops them (checkers.linearizable). Register and cas-register keys whose written values are
+unique do not come here at all: checkers.zones decides them in O(n log n).
 """
 from __future__ import annotations
 
@@ -60,18 +67,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from checkers.models import APPEND, CAS, READ, WRITE, Step, is_pure
+from checkers.models import APPEND, CAS, FN, INVALID, READ, WRITE, Step, apply_kind, is_pure
 
 __all__ = ["INVALID", "Entry", "Outcome", "SearchTimeout", "apply_step", "search"]
 
-INVALID = object()  # apply_step's answer to a step the state does not allow
-_DEADLINE_EVERY = 2048  # configurations between two looks at the clock
+_DEADLINE_EVERY = 256  # configurations between two looks at the clock
 
 
 class SearchTimeout(Exception):
-    def __init__(self, configs: int):
+    """Out of time. ``frontier`` is what was learned: the search linearized every completed
+    op that returns before history position ``frontier`` (-1: none), so the history cut just
+    before that position is linearizable (ops open at the cut count as crashed)."""
+
+    def __init__(self, configs: int, frontier: int = -1):
         super().__init__(f"gave up after {configs} configurations")
-        self.configs = configs
+        self.configs, self.frontier = configs, frontier
 
 
 @dataclass(slots=True)
@@ -99,22 +109,15 @@ class Outcome:
 
 def apply_step(state: Any, step: Step) -> Any:
     """The state after ``step``, or ``INVALID``. (The search inlines this.)"""
-    kind, a, b = step
-    if kind == READ:
-        return state if state == a else INVALID
-    if kind == WRITE:
-        return a
-    if kind == CAS:
-        return b if state == a else INVALID
-    if kind == APPEND:
-        return state + a
-    raise ValueError(f"unknown step kind {kind}")
+    return apply_kind(state, step)
 
 
-def search(entries: list[Entry], init: Any, deadline: float | None = None) -> Outcome:
+def search(entries: list[Entry], init: Any, deadline: float | None = None,
+           canon: Any = None) -> Outcome:
     """Is there a linearization of ``entries`` (sorted by call) from state ``init``?
-    Raises SearchTimeout once ``time.monotonic()`` passes ``deadline``."""
-    return _Search(drop_unobserved(entries), init).run(deadline)
+    Raises SearchTimeout once ``time.monotonic()`` passes ``deadline``. ``canon`` maps a
+    state to its canonical representative (models with a custom ``equal``)."""
+    return _Search(drop_unobserved(entries), init, canon).run(deadline)
 
 
 class _Search:
@@ -128,8 +131,8 @@ class _Search:
     concurrency window, not the history. Crashed ops have their own bit set (rank in call
     order)."""
 
-    def __init__(self, entries: list[Entry], init: Any):
-        self.entries, self.init = entries, init
+    def __init__(self, entries: list[Entry], init: Any, canon: Any = None):
+        self.entries, self.init, self.canon = entries, init, canon
         n = len(entries)
         self.crashed = crashed = [e.ret is None for e in entries]
         self.kind = kind = [e.step[0] for e in entries]
@@ -140,8 +143,10 @@ class _Search:
         # Ops that observe the state: reads and cas look for arg_a; an append observes any
         # state (its result depends on it). Writes observe nothing.
         self.looks = [k in (READ, CAS) for k in kind]
-        self.grows = [k == APPEND for k in kind]
-        self.appends = APPEND in kind
+        # A model's own step (FN) may look at anything: it counts as an append here.
+        self.grows = [k == APPEND or k == FN for k in kind]
+        self.appends = APPEND in kind or FN in kind
+        self.has_fn = FN in kind
         self.rets = [e.ret if e.ret is not None else -1 for e in entries]
 
         done = sorted((e.ret, i) for i, e in enumerate(entries) if e.ret is not None)
@@ -226,7 +231,12 @@ class _Search:
                 x = nxt[x]
             if x == self.tail:
                 return True
-            greedy = [i for i in comp if pure[i] and arg_a[i] == state]
+            if self.has_fn:
+                kind = self.kind
+                greedy = [i for i in comp if pure[i] and (
+                    arg_a[i](state) is not INVALID if kind[i] == FN else arg_a[i] == state)]
+            else:
+                greedy = [i for i in comp if pure[i] and arg_a[i] == state]
             if not greedy:
                 break
             for i in greedy:
@@ -292,6 +302,7 @@ class _Search:
         (it would keep one history-sized int per depth alive) but restored by XOR."""
         kind, arg_a, arg_b, bits, rank = self.kind, self.arg_a, self.arg_b, self.bits, self.rank
         crashed, lift, unlift, enter = self.crashed, self.lift, self.unlift, self.enter
+        canon = self.canon
         r = enter(self.init, 0, 0, -1, False)
         if r is True:
             return Outcome(True, 1)
@@ -320,12 +331,18 @@ class _Search:
                     new = arg_b[i]
                 elif k == APPEND:
                     new = state + arg_a[i]
+                elif k == FN:
+                    new = arg_a[i](state)
+                    if new is INVALID:
+                        continue
+                    if canon is not None:
+                        new = canon(new)
                 else:  # a non-pure READ does not exist; anything else is a bug upstream
                     raise ValueError(f"unknown step kind {k}")
                 configs += 1
                 if deadline is not None and not configs % _DEADLINE_EVERY \
                         and time.monotonic() > deadline:
-                    raise SearchTimeout(configs)
+                    raise SearchTimeout(configs, self.frontier)
                 was_crashed = crashed[i]
                 if was_crashed:
                     r = enter(new, cbits, kbits | bits[i], i, True)
@@ -372,7 +389,7 @@ def drop_unobserved(entries: list[Entry]) -> list[Entry]:
     after it would observe its result; there are no appends, which observe anything), so
     removing it from a linearization leaves a linearization; and crashed ops are optional.
     Dropping a crashed cas removes an observer, hence the loop to a fixed point."""
-    if any(e.step[0] == APPEND for e in entries):
+    if any(e.step[0] == APPEND or e.step[0] == FN for e in entries):
         return entries
     while True:
         observed = {e.step[1] for e in entries if e.step[0] in (READ, CAS)}

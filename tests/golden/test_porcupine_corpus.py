@@ -60,3 +60,13 @@ def test_etcd_corpus_is_complete() -> None:
         pytest.skip(f"Porcupine's etcd corpus not found at {DATA / 'etcd'}")
     assert len(cases) == 103
     assert {p.name for p, _ in cases} == {p.name for p in (DATA / "etcd").glob("*.log")}
+
+
+@pytest.mark.parametrize("name", ["c01-bad.txt", "c10-bad.txt"])
+def test_kv_bad_keys_are_explained(name: str) -> None:
+    res = check_file(DATA / "kv" / name, model="kv", fmt="edn", timeout=120)
+    bad = [k for k in res["keys"].values() if k["valid"] is False]
+    assert bad
+    for k in bad:
+        assert k["explanation"] and 0 < len(k["ops"]) <= 50
+        assert k["method"] == "search" and 0 <= k["prefix_ops"] < k["op_count"]

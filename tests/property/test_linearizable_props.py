@@ -168,7 +168,7 @@ def test_a_read_of_a_value_nobody_wrote_is_caught(seed: int, n: int, procs: int,
     res = check_history(ops)
     assert res["valid"] is False
     (key,) = res["keys"].values()
-    assert "read of -1" in key["explanation"]
+    assert "returned -1" in key["explanation"]
 
 
 @FAST

@@ -208,3 +208,72 @@ def test_read_form(text, value):
 def test_read_form_rejects(text):
     with pytest.raises(EDNError):
         read_form(text)
+
+
+# --- the JSON fast path for EDN -------------------------------------------------------------
+
+def _big_edn(n: int, odd_every: int = 0) -> str:
+    out = []
+    for i in range(n):
+        extra = ', :error [:cas-mismatch "expected \\"3\\", got nil"]' if i % 7 == 3 else ""
+        if odd_every and i == n // 2:
+            extra += ", :rare-key #{1 2}"  # a set: not JSON; this line takes the EDN reader
+        out.append(f"{{:type :{'invoke' if i % 2 == 0 else 'ok'}, :f :cas, "
+                   f":value [{i % 5} [nil {i}]], :time {i * 10}, :process {i % 3}{extra}, "
+                   f":index {i}}}")
+    return "\n".join(out) + "\n"
+
+
+def test_edn_fast_path_equals_the_edn_reader(tmp_path):
+    from checkers.ednread import read_form
+
+    text = _big_edn(300, odd_every=1)
+    p = tmp_path / "history.edn"
+    p.write_text(text)
+    ops = load(p)
+    assert len(ops) == 300
+    for op, line in zip(ops, text.splitlines()):
+        m = read_form(line)
+        assert op.type == m["type"] and op.f == m["f"] and op.value == m["value"]
+        assert op.time == m["time"] and op.process == m["process"]
+        assert op.error == (None if "error" not in m else str(m["error"]))
+    assert ops[150].extra == {"rare-key": frozenset({1, 2})}
+    assert ops[3].error == "['cas-mismatch', 'expected \"3\", got nil']"
+
+
+def test_edn_fast_path_with_independent_tuples(tmp_path):
+    p = tmp_path / "history.edn"
+    p.write_text(_big_edn(50))
+    ops = load(p, independent=True)
+    assert [(o.key, o.value) for o in ops[:2]] == [(0, [None, 0]), (1, [None, 1])]
+
+
+def test_edn_records_and_a_wrapping_vector_on_the_fast_path(tmp_path):
+    p = tmp_path / "history.edn"
+    p.write_text("[#jepsen.history.Op{:index 0, :time 1, :type :invoke, :process 0, "
+                 ":f :read, :value nil}\n\n"
+                 " #jepsen.history.Op{:index 1, :time 2, :type :ok, :process 0, :f :read, "
+                 ":value 3}]\n")
+    ops = load(p)
+    assert [(o.type, o.value) for o in ops] == [("invoke", None), ("ok", 3)]
+
+
+def test_a_key_the_sample_missed_is_still_read(tmp_path):
+    line = "{:type :ok, :f :read, :value 1, :process 0}"
+    odd = "{:type :ok, :f :read, :value 2, :process 0, :late-key :x}"
+    p = tmp_path / "history.edn"
+    p.write_text("\n".join([line] * 30000 + [odd] + [line] * 30000) + "\n")  # > 2 samples
+    ops = load(p)
+    assert len(ops) == 60001 and ops[30000].extra == {"late-key": "x", "line": 30001}
+    assert ops[30000].value == 2 and ops[-1].value == 1
+
+
+def test_the_json_fast_path_in_two_processes(monkeypatch):
+    from checkers import ednjson
+
+    lines = _big_edn(400).splitlines()
+    one = ednjson.read_simple_lines(lines)
+    monkeypatch.setattr(ednjson, "PARALLEL_MIN_CHARS", 1000)
+    monkeypatch.setattr(ednjson, "_can_fork", lambda: True)
+    assert ednjson.read_simple_lines(lines) == one
+    assert ednjson.NOT_READ not in one

@@ -46,7 +46,7 @@ def test_sequential_write_then_read():
     res = check_history(ops, model="register")
     assert res["valid"] is True
     assert res["keys"]["None"] == {"valid": True, "op_count": 2, "explanation": None,
-                                   "ops": None}
+                                   "ops": None, "prefix_ops": 2, "method": "zones"}
 
 
 def test_read_of_a_value_never_written_is_invalid():
@@ -54,8 +54,9 @@ def test_read_of_a_value_never_written_is_invalid():
             (1, "invoke", "read", None), (1, "ok", "read", 3))
     k = only_key(check_history(ops))
     assert k["valid"] is False
-    assert k["explanation"].startswith("no linearization explains read of 3 by process 1")
-    assert "1 (write of 1 by process 0, ok at 1.000 s)" in k["explanation"]
+    assert k["explanation"] == "read returned 3 at 3.000 s, but no op wrote 3"
+    assert [o["index"] for o in k["ops"]] == [2, 3]  # the read alone is the witness
+    assert k["prefix_ops"] == 1
 
 
 def test_nil_read_after_a_completed_write_is_invalid():
@@ -93,10 +94,11 @@ def test_the_explanation_names_the_last_value_that_could_be_read():
             (3, "invoke", "read", None), (3, "ok", "read", 4))
     k = only_key(check_history(ops))
     assert k["explanation"] == (
-        "no linearization explains read of 4 by process 3 (invoked at 4.000 s, ok at "
-        "5.000 s): the value it could have read was 5 (write of 5 by process 1, ok at "
-        "3.000 s)")
-    assert [o["index"] for o in k["ops"]] == [2, 3, 4, 5]
+        "read returned 4 at 5.000 s, but write of 5 by process 1 had completed at 3.000 s, "
+        "before the read began (at 4.000 s) and after write of 4 by process 1 had completed "
+        "(at 1.000 s), and no later write of 4 could have happened")
+    assert [o["index"] for o in k["ops"]] == [0, 1, 2, 3, 4, 5]
+    assert k["prefix_ops"] == 2 and k["method"] == "zones"
 
 
 # --- cas ------------------------------------------------------------------------------------
@@ -110,9 +112,7 @@ def test_cas_swaps_only_from_its_old_value():
     assert valid(ok) is True
     k = only_key(check_history(bad))
     assert k["valid"] is False
-    assert "cas from 1 to 2 by process 0" in k["explanation"]
-    assert k["explanation"].endswith("the register held 3 (write of 3 by process 0, ok at "
-                                     "1.000 s), never 1")
+    assert k["explanation"] == "cas from 1 to 2 succeeded at 3.000 s, but no op wrote 1"
 
 
 def test_register_model_does_not_know_cas():
@@ -128,10 +128,10 @@ def test_a_cas_value_that_is_not_a_pair_is_a_format_error():
 
 
 def test_unknown_model_lists_the_known_ones():
-    with pytest.raises(ConfigError, match="cas-register, kv, register"):
-        check_history([], model="queue")
+    with pytest.raises(ConfigError, match="cas-register, fifo-queue, kv, mutex, register, set"):
+        check_history([], model="stack")
     with pytest.raises(ConfigError):
-        LinearizableChecker(model="queue")
+        LinearizableChecker(model="stack")
 
 
 # --- fail, info, never completed ------------------------------------------------------------
@@ -303,11 +303,14 @@ def test_timeout_inside_a_search_is_unknown(monkeypatch):
     monkeypatch.setattr(lin, "time", clock)
     monkeypatch.setattr(search_mod, "time", clock)
     monkeypatch.setattr(search_mod, "_DEADLINE_EVERY", 1)
-    ops = H((0, "invoke", "write", 1), (1, "invoke", "write", 2),
-            (0, "ok", "write", 1), (1, "ok", "write", 2))
+    # The same value written twice: not for the zone checker, so the search runs.
+    ops = H((0, "invoke", "write", 1), (1, "invoke", "write", 1),
+            (0, "ok", "write", 1), (1, "ok", "write", 1))
     res = check_history(ops, timeout=2.5)
     assert res["valid"] == "unknown"
-    assert only_key(res)["explanation"].startswith("timed out")
+    k = only_key(res)
+    assert k["explanation"].startswith("timed out") and k["method"] == "search"
+    assert k["prefix_ops"] == 0
     assert "decided 0 of 1 keys" in res["error"]
 
 
@@ -365,4 +368,224 @@ def test_check_file_names_the_file_in_history_errors(tmp_path):
 
 def test_check_file_rejects_an_unknown_model(tmp_path):
     with pytest.raises(ConfigError, match="known models"):
-        check_file(tmp_path / "nothing.jsonl", model="set")
+        check_file(tmp_path / "nothing.jsonl", model="stack")
+
+
+def test_check_file_takes_an_initial_state(tmp_path):
+    write_jsonl(tmp_path / "history.jsonl",
+                H((1, "invoke", "read", None), (1, "ok", "read", 0)))
+    assert check_file(tmp_path)["valid"] is False
+    assert check_file(tmp_path, initial=0)["valid"] is True
+    assert check_file(tmp_path, initial=None)["valid"] is False
+
+
+# --- more models ----------------------------------------------------------------------------
+
+def test_mutex_model():
+    ok = H((0, "invoke", "acquire", None), (0, "ok", "acquire", None),
+           (0, "invoke", "release", None), (0, "ok", "release", None),
+           (1, "invoke", "acquire", None), (1, "ok", "acquire", None))
+    assert valid(ok, model="mutex") is True
+    both = H((0, "invoke", "acquire", None), (0, "ok", "acquire", None),
+             (1, "invoke", "acquire", None), (1, "ok", "acquire", None))
+    k = only_key(check_history(both, model="mutex"))
+    assert k["valid"] is False and k["method"] == "search"
+    assert "acquire by process 1" in k["explanation"]
+    crashed_release = H((0, "invoke", "acquire", None), (0, "ok", "acquire", None),
+                        (0, "invoke", "release", None), (0, "info", "release", None),
+                        (1, "invoke", "acquire", None), (1, "ok", "acquire", None))
+    assert valid(crashed_release, model="mutex") is True
+
+
+def test_set_model():
+    ops = H((0, "invoke", "add", 1), (0, "ok", "add", 1),
+            (1, "invoke", "add", 2), (2, "invoke", "read", None),
+            (2, "ok", "read", [1]), (1, "ok", "add", 2),
+            (2, "invoke", "read", None), (2, "ok", "read", [2, 1]))
+    assert valid(ops, model="set") is True
+    ops[-1].value = [1]  # 2 was added before this read began
+    k = only_key(check_history(ops, model="set"))
+    assert k["valid"] is False and "read" in k["explanation"]
+
+
+def test_fifo_queue_model():
+    ops = H((0, "invoke", "enqueue", 1), (0, "ok", "enqueue", 1),
+            (0, "invoke", "enqueue", 2), (0, "ok", "enqueue", 2),
+            (1, "invoke", "dequeue", None), (1, "ok", "dequeue", 1),
+            (1, "invoke", "dequeue", None), (1, "ok", "dequeue", 2),
+            (1, "invoke", "dequeue", None), (1, "ok", "dequeue", None))
+    assert valid(ops, model="fifo-queue") is True
+    ops[5].value, ops[7].value = 2, 1  # out of order
+    assert valid(ops, model="fifo-queue") is False
+    lost = H((0, "invoke", "enqueue", 1), (0, "ok", "enqueue", 1),
+             (1, "invoke", "dequeue", None), (1, "ok", "dequeue", None))
+    assert valid(lost, model="fifo-queue") is False  # a nil dequeue saw it empty
+
+
+def test_a_crashed_dequeue_may_have_taken_the_head():
+    ops = H((0, "invoke", "enqueue", 1), (0, "ok", "enqueue", 1),
+            (0, "invoke", "enqueue", 2), (0, "ok", "enqueue", 2),
+            (1, "invoke", "dequeue", None), (1, "info", "dequeue", None),
+            (2, "invoke", "dequeue", None), (2, "ok", "dequeue", 2))
+    assert valid(ops, model="fifo-queue") is True
+
+
+def test_a_model_of_your_own():
+    from checkers.models import INVALID, UNKNOWN, define_model
+
+    def step(state, f, value, out):
+        if f == "add":
+            return state + value
+        return state if out is UNKNOWN or out == state else INVALID
+
+    counter = define_model("grow-counter", init=0, fs=("add", "read"), step=step,
+                           pure=lambda f, value, out: f == "read")
+    ops = H((0, "invoke", "add", 2), (1, "invoke", "read", None), (1, "ok", "read", 0),
+            (0, "ok", "add", 2), (1, "invoke", "read", None), (1, "ok", "read", 2))
+    res = check_history(ops, model=counter)
+    assert res["valid"] is True and res["model"] == "grow-counter"
+    ops[-1].value = 3
+    assert check_history(ops, model=counter)["valid"] is False
+    assert LinearizableChecker(model=counter).check({}, ops)["valid"] is False
+
+
+def test_a_model_with_its_own_equality():
+    from checkers.models import INVALID, define_model
+
+    def step(state, f, value, out):  # states are lists; equal ignores order
+        if f == "add":
+            return tuple(state) + (value,)
+        return state if sorted(out) == sorted(state) else INVALID
+
+    bag = define_model("bag", init=(), fs=("add", "read"), step=step,
+                       equal=lambda a, b: sorted(a) == sorted(b),
+                       pure=lambda f, value, out: f == "read")
+    ops = H((0, "invoke", "add", 1), (1, "invoke", "add", 2), (0, "ok", "add", 1),
+            (1, "ok", "add", 2), (2, "invoke", "read", None), (2, "ok", "read", [2, 1]))
+    assert valid(ops, model=bag) is True
+
+
+# --- odd values never crash -----------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["s p", "", 10**40, -3, 1.5, [1, [2, None]],
+                                   {"a": [1, 2]}, [], True])
+def test_odd_values_are_just_values(value):
+    ops = H((0, "invoke", "write", value), (0, "ok", "write", value),
+            (1, "invoke", "read", None), (1, "ok", "read", value),
+            (1, "invoke", "cas", [value, "next"]), (1, "ok", "cas", [value, "next"]),
+            (2, "invoke", "read", None), (2, "ok", "read", "next"))
+    assert valid(ops) is True
+    ops[3].value = "something else"
+    assert valid(ops) is False
+
+
+def test_a_process_that_never_returns_and_missing_completions():
+    ops = H((0, "invoke", "write", 1), (1, "invoke", "write", 2), (1, "ok", "write", 2),
+            (2, "invoke", "read", None), (3, "invoke", "read", None), (3, "ok", "read", 1),
+            (3, "invoke", "cas", [1, 3]))
+    res = check_history(ops)
+    assert res["valid"] is True and only_key(res)["op_count"] == 5
+
+
+def test_a_checker_failure_is_unknown_with_the_reason(monkeypatch):
+    def boom(*a, **k):
+        raise RuntimeError("kaboom")
+
+    monkeypatch.setattr(lin, "zones", boom)
+    ops = H((0, "invoke", "write", 1, "a"), (0, "ok", "write", 1, "a"))
+    res = check_history(ops)
+    assert res["valid"] == "unknown"
+    assert res["keys"]["a"]["explanation"].endswith("RuntimeError: kaboom")
+    assert "could not be checked" in res["error"]
+
+
+# --- explanations ---------------------------------------------------------------------------
+
+def test_overlapping_zones_are_explained(monkeypatch):
+    ops = H((0, "invoke", "write", 1), (1, "invoke", "write", 2),
+            (0, "ok", "write", 1), (1, "ok", "write", 2),
+            (2, "invoke", "read", None), (2, "ok", "read", 2),
+            (3, "invoke", "read", None), (3, "ok", "read", 1))
+    monkeypatch.setattr(lin, "EXPLAIN_KEYS", 0)  # the sentence on the whole key
+    k = only_key(check_history(ops))
+    assert k["explanation"] == (
+        "the register must have held 1 from 2.000 s (when write of 1 by process 0 completed) "
+        "until 6.000 s (when read of 1 by process 3 began), and 2 from 3.000 s (when write of "
+        "2 by process 1 completed) until 4.000 s (when read of 2 by process 2 began); those "
+        "spans overlap, and each value is written once, so neither can have followed the "
+        "other")
+    assert sorted(o["index"] for o in k["ops"]) == list(range(8))
+
+
+def test_the_witness_is_smaller_than_the_history():
+    ops = H((0, "invoke", "write", 1), (1, "invoke", "write", 2),
+            (0, "ok", "write", 1), (1, "ok", "write", 2),
+            (2, "invoke", "read", None), (2, "ok", "read", 2),
+            (3, "invoke", "read", None), (3, "ok", "read", 1))
+    k = only_key(check_history(ops))
+    # write 2 may stay unconfirmed: the read of 2 still needs it before 5.000 s, and the
+    # register must hold 1 from 2.000 s to 6.000 s.
+    assert [o["index"] for o in k["ops"] if not o.get("relaxed")] == [0, 2, 4, 5, 6, 7]
+    assert [o["index"] for o in k["ops"] if o.get("relaxed")] == [1]
+    assert k["explanation"].startswith("2 must have been the value at some moment between "
+                                       "4.000 s")
+
+
+def test_two_cas_from_one_value_are_explained():
+    ops = H((0, "invoke", "write", 1), (0, "ok", "write", 1),
+            (1, "invoke", "cas", [1, 2]), (1, "ok", "cas", [1, 2]),
+            (2, "invoke", "cas", [1, 3]), (2, "ok", "cas", [1, 3]))
+    k = only_key(check_history(ops))
+    assert k["explanation"] == ("cas from 1 to 2 succeeded at 3.000 s and cas from 1 to 3 "
+                                "succeeded at 5.000 s, but 1 was written once, so only one "
+                                "cas can have found it")
+
+
+def test_a_read_before_its_write_is_explained():
+    ops = H((1, "invoke", "read", None), (1, "ok", "read", 5),
+            (0, "invoke", "write", 5), (0, "ok", "write", 5))
+    k = only_key(check_history(ops))
+    assert k["explanation"] == ("read returned 5 at 1.000 s, but no op had written 5 by "
+                                "then: the only write of it, write of 5 by process 0, was "
+                                "invoked later, at 2.000 s")
+
+
+def test_a_witness_names_the_relaxed_ops_it_needs():
+    # The read of 2 needs the crashed write of 2; the stale read of 1 is the violation.
+    ops = H((0, "invoke", "write", 1), (0, "ok", "write", 1),
+            (1, "invoke", "write", 2), (1, "info", "write", 2),
+            (2, "invoke", "read", None), (2, "ok", "read", 2),
+            (3, "invoke", "read", None), (3, "ok", "read", 1))
+    k = only_key(check_history(ops))
+    assert k["valid"] is False
+    relaxed = [o for o in k["ops"] if o.get("relaxed")]
+    assert [(o["f"], o["value"]) for o in relaxed] == [("write", 2)]
+
+
+def test_keys_beyond_the_explanation_budget_get_a_sentence(monkeypatch):
+    monkeypatch.setattr(lin, "EXPLAIN_KEYS", 1)
+    ops = H((0, "invoke", "read", None, "a"), (0, "ok", "read", 7, "a"),
+            (0, "invoke", "read", None, "b"), (0, "ok", "read", 8, "b"))
+    res = check_history(ops)
+    a, b = res["keys"]["a"], res["keys"]["b"]
+    assert a["prefix_ops"] == 0 and b["prefix_ops"] is None
+    assert b["explanation"] == "read of key 'b' returned 8 at 3.000 s, but no op wrote 8"
+    assert b["ops"] and res["explain_seconds"] >= 0
+
+
+# --- two processes --------------------------------------------------------------------------
+
+def test_two_processes_agree_with_one():
+    from checkers.synth import register_history
+
+    ops = register_history(5, 600, keys=6, processes=5, crash_rate=0.05)
+    reads = [o for o in ops if o.type == "ok" and o.f == "read" and o.key == 3]
+    reads[-1].value = -1
+    one = check_history(ops, workers=1)
+    two = check_history(ops, workers=2)
+    assert one["valid"] is two["valid"] is False
+    assert list(one["keys"]) == list(two["keys"])
+    for k in one["keys"]:
+        a, b = one["keys"][k], two["keys"][k]
+        assert (a["valid"], a["explanation"], a["ops"]) == (b["valid"], b["explanation"],
+                                                            b["ops"])

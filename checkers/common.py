@@ -1,0 +1,130 @@
+"""What the history checkers beside linearizability share: pairing ops, times, fault windows,
+capped lists, latency summaries.
+
+A checker is any object with ``check(test, ops) -> {"valid": True | False | "unknown", ...}``
+(harness.plugins.Checker); ``Compose`` runs several as one (harness.analysis.compose_checks:
+a checker that raises is "unknown", verdicts merge false > unknown > true).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from harness.analysis import compose_checks, fault_windows
+from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, Op
+from harness.plugins import Checker
+
+__all__ = ["Compose", "Pair", "active_faults", "cap", "faults_of", "latency_summary",
+           "pairs", "seconds"]
+
+MAX_LISTED = 50  # rows of any anomaly list in a result; the counts are always complete
+
+
+@dataclass(slots=True)
+class Pair:
+    """A client op: its invocation and completion (None: never completed)."""
+
+    invoke: Op
+    complete: Op | None
+
+    @property
+    def type(self) -> str:
+        """ok, fail, info; a never-completed op counts as info."""
+        return INFO if self.complete is None else self.complete.type
+
+    @property
+    def value(self) -> Any:
+        """The completion's value for an ok op, else the invocation's."""
+        c = self.complete
+        return c.value if c is not None and c.type == OK else self.invoke.value
+
+    @property
+    def start(self) -> int:
+        return self.invoke.time
+
+    @property
+    def end(self) -> int | None:
+        """Completion time; None if the op never completed."""
+        return None if self.complete is None else self.complete.time
+
+
+def pairs(ops: list[Op]) -> Iterator[Pair]:
+    """Client invocations with their completions, in invocation order. Tolerant: a stray
+    completion is skipped, an invocation still open at the end never completed."""
+    open_: dict[Any, Pair] = {}
+    out: list[Pair] = []
+    for op in ops:
+        if op.process == NEMESIS:
+            continue
+        if op.type == INVOKE:
+            p = Pair(op, None)
+            open_[op.process] = p
+            out.append(p)
+            continue
+        p2 = open_.pop(op.process, None)
+        if p2 is not None and p2.invoke.f == op.f:
+            p2.complete = op
+    return iter(out)
+
+
+def seconds(ns: int | None) -> float | None:
+    """A history time (ns since the test began) in seconds, 3 decimals; None stays None."""
+    return None if ns is None or ns < 0 else round(ns / 1e9, 3)
+
+
+def cap(items: list[Any], limit: int = MAX_LISTED) -> list[Any]:
+    return items[:limit]
+
+
+def faults_of(test: dict[str, Any], ops: list[Op]) -> list[dict[str, Any]]:
+    """Fault windows: ``test["faults"]`` if the caller gave them (a list of {"f",
+    "start_ns", "end_ns"}, as results.json has), else read from the nemesis ops in the
+    history (start-X ... stop-X pairs, as the report does)."""
+    given = test.get("faults") if isinstance(test, dict) else None
+    if isinstance(given, list):
+        return [w for w in given if isinstance(w, dict) and "start_ns" in w]
+    starts = {op.f for op in ops if op.process == NEMESIS and op.f.startswith("start-")}
+    if not starts:
+        return []
+    return fault_windows(ops, {f: "stop-" + f.removeprefix("start-") for f in starts})
+
+
+def active_faults(windows: list[dict[str, Any]], start: int, end: int | None
+                  ) -> list[str]:
+    """Kinds of the faults whose window meets [start, end] (end None: open-ended)."""
+    out: list[str] = []
+    for w in windows:
+        ws, we = w.get("start_ns"), w.get("end_ns")
+        if not isinstance(ws, int):
+            continue
+        if (end is None or ws <= end) and (we is None or we >= start):
+            kind = str(w.get("f"))
+            if kind not in out:
+                out.append(kind)
+    return out
+
+
+def latency_summary(ns: list[int]) -> dict[str, float] | None:
+    """Quantiles of durations in ns, as milliseconds: {"p50", "p95", "p99", "max"}."""
+    if not ns:
+        return None
+    s = sorted(ns)
+
+    def q(p: float) -> float:
+        return round(s[min(len(s) - 1, int(p * len(s)))] / 1e6, 3)
+    return {"p50": q(0.5), "p95": q(0.95), "p99": q(0.99), "max": round(s[-1] / 1e6, 3)}
+
+
+class Compose:
+    """Several checkers as one: ``Compose({"counter": CounterChecker(), ...})``. The result
+    is harness.analysis.compose_checks's: {"valid": merged, "checkers": {name: result}}."""
+
+    def __init__(self, checkers: dict[str, Checker]):
+        self.checkers = dict(checkers)
+
+    def check(self, test: dict[str, Any], ops: list[Op]) -> dict[str, Any]:
+        return compose_checks(self.checkers, test, ops)
+
+
+OUTCOMES = (OK, FAIL, INFO)
