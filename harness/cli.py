@@ -150,18 +150,29 @@ def _print_verdict(valid: Any, results: dict[str, Any]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per file, per line")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
               help="seconds per file before answering unknown")
+@click.option("--initial", default=None, metavar="JSON",
+              help="the model's initial state as JSON, e.g. 0 (default: the model's own, "
+                   "nil for registers)")
 def check(paths: tuple[str, ...], model: str, independent: bool, fmt: str, as_json: bool,
-          timeout: float | None) -> int:
+          timeout: float | None, initial: str | None) -> int:
     """Check the linearizability of stored runs or outside history files."""
     missing = [p for p in paths if not Path(p).exists()]
     if missing:
         raise ConfigError(f"no such file or directory: {', '.join(missing)}")
     from checkers.check import check_file
 
+    extra: dict[str, Any] = {}
+    if initial is not None:
+        try:
+            extra["initial"] = json.loads(initial)
+        except json.JSONDecodeError:
+            raise ConfigError(f"--initial {initial!r} is not JSON; e.g. --initial 0, "
+                              "--initial null, --initial '\"\"'") from None
     valids = []
     for p in paths:
         try:
-            res = check_file(p, model=model, independent=independent, fmt=fmt, timeout=timeout)
+            res = check_file(p, model=model, independent=independent, fmt=fmt, timeout=timeout,
+                             **extra)
         except ConfigError:
             raise
         except SplitbrainError as e:

@@ -291,10 +291,15 @@ def analyse(run_dir: Path, *, spec: TestSpec, workload: Workload | None = None,
         ctx = Context(spec=spec, nodes=list(spec.nodes), remotes={}, ips={}, run_dir=run_dir)
     if workload is None:
         workload = registry.load("workload", spec.workload)()
-    checkers = {"linearizable": workload.checker(ctx), "stats": StatsChecker()}
-    checked = compose_checks(checkers, spec.to_dict(), ops)
     faults = pkg.faults if pkg else infer_faults(ops)
     windows = fault_windows(ops, faults)
+    checker = workload.checker(ctx)
+    # The register workload's checker is linearizability; others compose several checkers.
+    name = getattr(checker, "name", None) or (
+        "linearizable" if type(checker).__name__ == "LinearizableChecker" else "workload")
+    checkers = {name: checker, "stats": StatsChecker()}
+    # Checkers that explain anomalies (lost-update) say which faults were active then.
+    checked = compose_checks(checkers, spec.to_dict() | {"faults": windows}, ops)
     valid = checked["valid"]
     errors = list(errors or [])
     if interrupted or errors:

@@ -77,3 +77,12 @@ def test_check_cli_on_etcd_logs_gives_known_verdicts():
     assert [Path(x["path"]).name for x in got] == files
     assert [x["valid"] for x in got] == [verdicts[f] for f in files]
     assert r.returncode == (0 if all(verdicts[f] for f in files) else 1)
+
+
+def test_check_initial_state_is_an_option(tmp_path):
+    path = tmp_path / "h.jsonl"
+    write_jsonl(path, [Op("invoke", "read", 0, key=1), Op("ok", "read", 0, key=1, value=0)])
+    assert sb("check", str(path)).returncode == 1  # nil initial: reading 0 is impossible
+    assert sb("check", str(path), "--initial", "0").returncode == 0
+    r = sb("check", str(path), "--initial", "zero")
+    assert r.returncode == 254 and "--initial 'zero' is not JSON" in r.stderr
