@@ -167,12 +167,12 @@ class TimeLimit:
         update(self.gen, ctx, event)
 
 
-class Stagger:
-    """Schedules ops from ``gen`` a random 0..2*``dt`` s apart (mean ``dt``), across all
-    workers that share it: a total rate of 1/dt ops/s. Ops never bunch up to catch up."""
+class _Paced:
+    """Schedules the ops of ``gen`` ``gap(rng)`` ns apart, across every worker sharing it.
+    Ops never bunch up to catch up after a slow stretch."""
 
-    def __init__(self, dt: float, gen: Generator):
-        self.dt, self.gen = int(dt * SECOND), gen
+    def __init__(self, gen: Generator, gap: Callable[[random.Random], int]):
+        self.gen, self.gap = gen, gap
         self.next_time: int | None = None
 
     def op(self, ctx: GenContext) -> Answer:
@@ -182,32 +182,27 @@ class Stagger:
         if self.next_time is None or self.next_time < ctx.time:
             self.next_time = ctx.time
         o.time = max(o.time, self.next_time)
-        self.next_time += int(ctx.rng.random() * 2 * self.dt)
+        self.next_time = o.time + self.gap(ctx.rng)
         return o
 
     def update(self, ctx: GenContext, event: Op) -> None:
         update(self.gen, ctx, event)
 
 
-class Delay:
-    """Like Stagger but a fixed ``dt`` between ops (Jepsen's ``delay``)."""
+class Stagger(_Paced):
+    """Ops a random 0..2*``dt`` s apart (mean ``dt``): a total rate of 1/dt ops/s."""
 
     def __init__(self, dt: float, gen: Generator):
-        self.dt, self.gen = int(dt * SECOND), gen
-        self.next_time: int | None = None
+        ns = int(dt * SECOND)
+        super().__init__(gen, lambda rng: int(rng.random() * 2 * ns))
 
-    def op(self, ctx: GenContext) -> Answer:
-        o = self.gen.op(ctx)
-        if not isinstance(o, Op):
-            return o
-        if self.next_time is None or self.next_time < ctx.time:
-            self.next_time = ctx.time
-        o.time = max(o.time, self.next_time)
-        self.next_time = o.time + self.dt
-        return o
 
-    def update(self, ctx: GenContext, event: Op) -> None:
-        update(self.gen, ctx, event)
+class Delay(_Paced):
+    """Ops exactly ``dt`` s apart (Jepsen's ``delay``)."""
+
+    def __init__(self, dt: float, gen: Generator):
+        ns = int(dt * SECOND)
+        super().__init__(gen, lambda rng: ns)
 
 
 class Mix:

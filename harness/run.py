@@ -15,7 +15,6 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from harness.analysis import (
 from harness.db import Context, HasLogFiles
 from harness.errors import ConfigError, SplitbrainError
 from harness.history import HistoryWriter, read_jsonl
+from harness.parallel import on_nodes
 from harness.plugins import Package, Prepares, Workload
 from harness.runner import LiveStats, Runner
 from harness.spec import TestSpec
@@ -108,19 +108,6 @@ def shielded(say: Callable[[str], None]) -> Iterator[None]:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
-
-
-def _parallel(nodes: list[str], fn: Callable[[str], None]) -> None:
-    errors = []
-    with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
-        futs = {n: pool.submit(fn, n) for n in nodes}
-        for n, f in futs.items():
-            try:
-                f.result()
-            except Exception as e:
-                errors.append(f"{n}: {e}")
-    if errors:
-        raise SplitbrainError("; ".join(errors))
 
 
 def _file_logging(run_dir: Path) -> logging.Handler:
@@ -221,7 +208,7 @@ def _run_phases(spec: TestSpec, ctx: Context, plugins: Plugins, pkg: Package | N
         # e.g. the clock nemesis: the db must start under libfaketime, so its environment
         # has to be in ctx.extra["db_env"] before db.setup.
         pkg.nemesis.prepare(ctx)
-    _parallel(ctx.nodes, lambda n: plugins.db.setup(ctx, n))
+    on_nodes(ctx.nodes, lambda n: plugins.db.setup(ctx, n))
     note(f"db {spec.db} ({spec.mode}) set up on {len(ctx.nodes)} nodes in "
          f"{time.monotonic() - t:.1f} s")
     if pkg is not None:
@@ -271,12 +258,12 @@ def _cleanup(ctx: Context, plugins: Plugins, pkg: Package | None, errors: list[s
                 except Exception as e:
                     log.warning("could not collect %s from %s: %s", path, node, e)
         try:
-            _parallel(ctx.nodes, collect)
+            on_nodes(ctx.nodes, collect)
         except Exception as e:
             errors.append(f"log collection failed: {e}")
     if not leave_running:
         try:
-            _parallel(ctx.nodes, lambda n: db.teardown(ctx, n))
+            on_nodes(ctx.nodes, lambda n: db.teardown(ctx, n))
         except Exception as e:
             errors.append(f"db teardown failed: {e}")
 

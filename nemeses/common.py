@@ -11,13 +11,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from harness import generators as g
 from harness.db import Context
 from harness.errors import NemesisError, SplitbrainError
 from harness.history import INFO, Op
+from harness.parallel import on_nodes as _on_nodes
 
 T = TypeVar("T")
 
@@ -99,27 +99,8 @@ def timed(op: Op, fn: Callable[[], dict[str, Any]]) -> Op:
 
 def on_nodes(nodes: list[str], fn: Callable[[str], T], *, brief: bool = False
              ) -> dict[str, T]:
-    """``fn(node)`` on every node in parallel; every node runs even if some fail, then all
-    failures are raised at once as one NemesisError ("n1: ...; n3: ..."). ``brief``: only
-    the first failure's message, and which other nodes failed (for one clear line when
-    every node fails the same way)."""
-    if not nodes:
-        return {}
-    errors: list[tuple[str, Exception]] = []
-    out: dict[str, T] = {}
-    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-        for node, fut in [(n, pool.submit(fn, n)) for n in nodes]:
-            try:
-                out[node] = fut.result()
-            except Exception as e:
-                errors.append((node, e))
-    if errors and brief:
-        first = errors[0][1]
-        also = [n for n, _ in errors[1:]]
-        raise NemesisError(f"{first}" + (f" (also on {', '.join(also)})" if also else ""))
-    if errors:
-        raise NemesisError("; ".join(f"{n}: {e}" for n, e in errors))
-    return out
+    """harness.parallel.on_nodes, failing with one NemesisError."""
+    return _on_nodes(nodes, fn, brief=brief, error=NemesisError)
 
 
 class Guard:
