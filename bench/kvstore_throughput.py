@@ -168,7 +168,7 @@ def in_containers(a: argparse.Namespace, nodes: list[str]) -> tuple[str, dict[st
     from harness.cluster import Cluster
     from harness.db import Context
     from harness.kvdb import LOG_FILE, KVStoreDB
-    from harness.run import _parallel
+    from harness.parallel import on_nodes
     from harness.spec import TestSpec
 
     cluster = Cluster(name="bench", nodes=len(nodes), log=lambda m: print(m, flush=True))
@@ -180,14 +180,14 @@ def in_containers(a: argparse.Namespace, nodes: list[str]) -> tuple[str, dict[st
                       log=lambda m: None)
         db = KVStoreDB()
         try:
-            _parallel(ctx.nodes, lambda n: db.setup(ctx, n))
+            on_nodes(ctx.nodes, lambda n: db.setup(ctx, n))
             addrs = {n: (ctx.ips[n], db.port(ctx)) for n in ctx.nodes}
             leader = wait_for_leader(addrs)
             r = run(addrs, a.clients, a.seconds)
             events = "".join(ctx.remotes[n].run(f"cat {LOG_FILE}", timeout=20).stdout
                              for n in ctx.nodes)
         finally:
-            _parallel(ctx.nodes, lambda n: db.teardown(ctx, n))
+            on_nodes(ctx.nodes, lambda n: db.teardown(ctx, n))
     finally:
         cluster.down()
     return leader, {**r, "events": events}

@@ -24,7 +24,7 @@ from harness.db import Context  # noqa: E402
 from harness.history import NEMESIS, Op  # noqa: E402
 from harness.image import ensure_image  # noqa: E402
 from harness.kvdb import KVStoreDB  # noqa: E402
-from harness.run import _parallel  # noqa: E402
+from harness.parallel import on_nodes  # noqa: E402
 from harness.spec import TestSpec, node_names  # noqa: E402
 from nemeses.clock import ClockNemesis  # noqa: E402
 from nemeses.packet import PacketNemesis  # noqa: E402
@@ -77,7 +77,7 @@ def run(cluster: Cluster, a: argparse.Namespace) -> None:
     t = time.monotonic()
     nems["clock"].prepare(ctx)
     prepare_s = time.monotonic() - t
-    _parallel(ctx.nodes, lambda n: ctx.db.setup(ctx, n))
+    on_nodes(ctx.nodes, lambda n: ctx.db.setup(ctx, n))
     for nem in nems.values():
         nem.setup(ctx)
     rows = []

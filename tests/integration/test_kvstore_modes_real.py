@@ -9,7 +9,7 @@ import pytest
 from harness.db import Context
 from harness.kvclient import KVClient, KVError
 from harness.kvdb import PID_FILE, KVStoreDB
-from harness.run import _parallel
+from harness.parallel import on_nodes
 from harness.spec import TestSpec
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,7 @@ def start(cluster, tmp_path, mode, **options):
     spec = TestSpec(nodes=tuple(cluster.nodes), mode=mode, seed=3, options=options)
     ctx = Context(spec=spec, nodes=list(cluster.nodes), remotes=cluster.remotes,
                   ips=cluster.ips, run_dir=tmp_path, db=KVStoreDB(), log=lambda m: None)
-    _parallel(ctx.nodes, lambda n: ctx.db.setup(ctx, n))
+    on_nodes(ctx.nodes, lambda n: ctx.db.setup(ctx, n))
     return ctx
 
 
@@ -29,7 +29,7 @@ def stop(ctx):
     for n in ctx.nodes:
         ctx.remotes[n].run(f"kill -CONT $(cat {PID_FILE}) 2>/dev/null", check=False,
                            timeout=10)
-    _parallel(ctx.nodes, lambda n: ctx.db.teardown(ctx, n))
+    on_nodes(ctx.nodes, lambda n: ctx.db.teardown(ctx, n))
 
 
 def client(ctx, node, timeout=3.0):

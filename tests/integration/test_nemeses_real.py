@@ -17,7 +17,7 @@ from harness.errors import ConfigError
 from harness.history import NEMESIS, Op
 from harness.kvclient import KVClient, KVIndefinite, KVUnavailable
 from harness.kvdb import LOG_FILE, PID_FILE, KVStoreDB
-from harness.run import _parallel
+from harness.parallel import on_nodes
 from harness.spec import TestSpec
 from nemeses import grudges
 from nemeses.clock import STROBE_MARK, ClockNemesis
@@ -99,10 +99,10 @@ def db_alive(ctx, node):
 def kv_nodes(cluster3):
     """kvstore (primary mode: n1 holds the data) on cluster3, once for this module."""
     ctx = context(cluster3)
-    _parallel(ctx.nodes, lambda n: ctx.db.setup(ctx, n))
+    on_nodes(ctx.nodes, lambda n: ctx.db.setup(ctx, n))
     yield cluster3
     try:
-        _parallel(ctx.nodes, lambda n: ctx.db.teardown(ctx, n))
+        on_nodes(ctx.nodes, lambda n: ctx.db.teardown(ctx, n))
     finally:
         for n in ctx.nodes:
             ctx.remotes[n].run(f"iptables -F {CHAIN}; iptables -F {LOSS_CHAIN}; "
@@ -132,7 +132,7 @@ def kv(kv_nodes):
                        .stdout.split()), n
         assert db_alive(ctx, n), n
 
-    _parallel(ctx.nodes, healed)
+    on_nodes(ctx.nodes, healed)
 
 
 def test_pause_stops_the_process_and_requests_time_out_until_resumed(kv):
@@ -179,7 +179,7 @@ def faked(kv):
     """kv with the clock nemesis prepared and the db restarted under libfaketime."""
     nem = ClockNemesis(interval=2)
     nem.prepare(kv)
-    _parallel(kv.nodes, lambda n: (kv.db.kill(kv, n), kv.db.start(kv, n)))
+    on_nodes(kv.nodes, lambda n: (kv.db.kill(kv, n), kv.db.start(kv, n)))
     nem.setup(kv)
     yield kv, nem
     nem.teardown(kv)
