@@ -283,8 +283,9 @@ def list_plugins() -> int:
     """Installed dbs, workloads, nemeses and checkers."""
     from harness.registry import describe
 
+    plural = {"db": "dbs", "workload": "workloads", "nemesis": "nemeses", "checker": "checkers"}
     for kind, items in describe().items():
-        click.echo(f"{kind}s:")
+        click.echo(f"{plural.get(kind, kind)}:")
         for name, target in items:
             click.echo(f"  {name:16} {target}")
     return 0
