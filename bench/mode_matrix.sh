@@ -2,7 +2,7 @@
 # The store's mode matrix (issue 3): each broken mode against the fault that breaks it, and
 # the correct modes against every fault, 5 seeds of 60 s each. Runs as campaigns (resumable:
 # run it again to finish an interrupted matrix). Usage: bench/mode_matrix.sh [STORE] [SEEDS]
-# Two halves run side by side on two clusters; ~30 min on a 2-core machine.
+# Two halves run side by side on two clusters; ~35 min on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 store=${1:-store}
@@ -18,6 +18,9 @@ broken() {
   # async: a partition gives two primaries; the loser's acknowledged writes vanish
   $sb campaign --name matrix-async --modes async --nemeses partition --cluster mxa \
      "${common[@]}" || true
+  # fenced: the same paused leader, but its stale token is refused: never a stale read
+  $sb campaign --name matrix-fenced --modes fenced --nemeses pause \
+     --option pause_targets=primaries --cluster mxa "${common[@]}" || true
 }
 correct() {
   $sb campaign --name matrix-raft --modes raft --nemeses partition,pause,kill,clock \
