@@ -24,8 +24,6 @@ unhandled exceptions.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from checkers.bank import BankChecker
 from checkers.common import Compose
 from checkers.exceptions import UnhandledExceptionsChecker
@@ -34,6 +32,7 @@ from harness.db import Context
 from harness.history import FAIL, INFO, OK, Op
 from harness.kvclient import KVClient, KVError
 from harness.plugins import Checker
+from workloads.kv import KVWorkload
 
 __all__ = ["BankClient", "BankGen", "BankWorkload"]
 
@@ -94,26 +93,18 @@ class BankGen:
                          "amount": ctx.rng.randint(1, self.max_amount)})
 
 
-class BankWorkload:
+class BankWorkload(KVWorkload):
     """Plugin "bank". Options (spec.options): accounts (5), initial (10 per account),
     max_amount (5), read_ratio (0.3), client_timeout (1.0 s), port (7000)."""
 
     name = "bank"
-
-    def __init__(self, **opts: Any):
-        self.opts = opts
-
-    def _opt(self, ctx: Context, name: str, default: Any) -> Any:
-        spec_opts = getattr(ctx.spec, "options", None) or {}
-        return self.opts.get(name, spec_opts.get(name, default))
 
     def _accounts(self, ctx: Context) -> tuple[int, int]:
         return int(self._opt(ctx, "accounts", 5)), int(self._opt(ctx, "initial", 10))
 
     def client(self, ctx: Context, process: int, node: str) -> BankClient:
         n, initial = self._accounts(ctx)
-        return BankClient(ctx.ips.get(node, node), int(self._opt(ctx, "port", 7000)),
-                          float(self._opt(ctx, "client_timeout", 1.0)), n, initial)
+        return BankClient(*self._endpoint(ctx, node), n, initial)
 
     def generator(self, ctx: Context) -> BankGen:
         return BankGen(accounts=self._accounts(ctx)[0],

@@ -10,39 +10,26 @@ listed beside it.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from checkers.common import Compose
 from checkers.counter import CounterChecker
 from checkers.exceptions import UnhandledExceptionsChecker
 from harness import generators as g
 from harness.db import Context
-from harness.history import FAIL, INFO, OK, Op
-from harness.kvclient import KVClient, KVError
+from harness.history import OK, Op
 from harness.plugins import Checker
+from workloads.kv import KVOpClient, KVWorkload, final_reads, unknown_f
 
 __all__ = ["CounterClient", "CounterGen", "CounterWorkload"]
 
 
-class CounterClient:
-    def __init__(self, host: str, port: int, timeout: float):
-        self.kv = KVClient(host, port=port, timeout=timeout)
-
-    def invoke(self, ctx: Context, op: Op) -> Op:
-        try:
-            if op.f == "add":
-                self.kv.incr(op.key, op.value)
-                return op.complete(OK, value=op.value)
-            if op.f == "read":
-                return op.complete(OK, value=self.kv.read(op.key))
-        except KVError as e:
-            definite = bool(getattr(e, "definite", False)) or op.f == "read"
-            return op.complete(FAIL if definite else INFO, value=op.value,
-                               error=f"{e.code}: {e}")
-        return op.complete(FAIL, error=f"unknown f {op.f!r}")
-
-    def close(self, ctx: Context) -> None:
-        self.kv.close()
+class CounterClient(KVOpClient):
+    def apply(self, op: Op) -> Op:
+        if op.f == "add":
+            self.kv.incr(op.key, op.value)
+            return op.complete(OK, value=op.value)
+        if op.f == "read":
+            return op.complete(OK, value=self.kv.read(op.key))
+        return unknown_f(op)
 
 
 class CounterGen:
@@ -58,22 +45,14 @@ class CounterGen:
         return Op(type="invoke", f="add", key=key, value=ctx.rng.randint(1, self.max_delta))
 
 
-class CounterWorkload:
+class CounterWorkload(KVWorkload):
     """Plugin "counter". Options (spec.options): keys (1), read_ratio (0.3), max_delta (5),
     client_timeout (1.0 s), port (7000)."""
 
     name = "counter"
 
-    def __init__(self, **opts: Any):
-        self.opts = opts
-
-    def _opt(self, ctx: Context, name: str, default: Any) -> Any:
-        spec_opts = getattr(ctx.spec, "options", None) or {}
-        return self.opts.get(name, spec_opts.get(name, default))
-
     def client(self, ctx: Context, process: int, node: str) -> CounterClient:
-        return CounterClient(ctx.ips.get(node, node), int(self._opt(ctx, "port", 7000)),
-                             float(self._opt(ctx, "client_timeout", 1.0)))
+        return CounterClient(*self._endpoint(ctx, node))
 
     def generator(self, ctx: Context) -> CounterGen:
         return CounterGen(keys=int(self._opt(ctx, "keys", 1)),
@@ -81,7 +60,7 @@ class CounterWorkload:
                           max_delta=int(self._opt(ctx, "max_delta", 5)))
 
     def final_generator(self, ctx: Context) -> g.Generator | None:
-        return g.Seq([{"f": "read", "key": k} for k in range(int(self._opt(ctx, "keys", 1)))])
+        return final_reads(int(self._opt(ctx, "keys", 1)))
 
     def checker(self, ctx: Context) -> Checker:
         return Compose({"counter": CounterChecker(),

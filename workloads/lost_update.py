@@ -14,80 +14,50 @@ unhandled exceptions.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from checkers.common import Compose
 from checkers.exceptions import UnhandledExceptionsChecker
 from checkers.lost_update import LostUpdateChecker
 from harness import generators as g
 from harness.db import Context
-from harness.history import FAIL, INFO, OK, Op
-from harness.kvclient import KVClient, KVError
+from harness.history import OK, Op
 from harness.plugins import Checker
+from workloads.kv import FreshValueGen, KVOpClient, KVWorkload, final_reads, unknown_f
 
 __all__ = ["AppendClient", "AppendGen", "LostUpdateWorkload"]
 
 
-class AppendClient:
-    def __init__(self, host: str, port: int, timeout: float):
-        self.kv = KVClient(host, port=port, timeout=timeout)
-
-    def invoke(self, ctx: Context, op: Op) -> Op:
-        try:
-            if op.f == "append":
-                self.kv.append(op.key, op.value)
-                return op.complete(OK, value=op.value)
-            if op.f == "read":
-                return op.complete(OK, value=self.kv.read(op.key) or [])
-        except KVError as e:
-            definite = bool(getattr(e, "definite", False)) or op.f == "read"
-            return op.complete(FAIL if definite else INFO, value=op.value,
-                               error=f"{e.code}: {e}")
-        return op.complete(FAIL, error=f"unknown f {op.f!r}")
-
-    def close(self, ctx: Context) -> None:
-        self.kv.close()
+class AppendClient(KVOpClient):
+    def apply(self, op: Op) -> Op:
+        if op.f == "append":
+            self.kv.append(op.key, op.value)
+            return op.complete(OK, value=op.value)
+        if op.f == "read":
+            return op.complete(OK, value=self.kv.read(op.key) or [])
+        return unknown_f(op)
 
 
-class AppendGen:
+class AppendGen(FreshValueGen):
     """Appends of fresh values, and a few reads (``read_ratio``), over ``keys`` lists."""
 
     def __init__(self, keys: int = 5, read_ratio: float = 0.1):
-        self.keys, self.read_ratio = keys, read_ratio
-        self.next = [0] * keys
-
-    def op(self, ctx: g.GenContext) -> g.Answer:
-        key = ctx.rng.randrange(self.keys)
-        if ctx.rng.random() < self.read_ratio:
-            return Op(type="invoke", f="read", key=key)
-        v = self.next[key]
-        self.next[key] += 1
-        return Op(type="invoke", f="append", key=key, value=v)
+        super().__init__("append", keys, read_ratio)
 
 
-class LostUpdateWorkload:
+class LostUpdateWorkload(KVWorkload):
     """Plugin "lost-update". Options (spec.options): keys (5), read_ratio (0.1),
     client_timeout (1.0 s), port (7000)."""
 
     name = "lost-update"
 
-    def __init__(self, **opts: Any):
-        self.opts = opts
-
-    def _opt(self, ctx: Context, name: str, default: Any) -> Any:
-        spec_opts = getattr(ctx.spec, "options", None) or {}
-        return self.opts.get(name, spec_opts.get(name, default))
-
     def client(self, ctx: Context, process: int, node: str) -> AppendClient:
-        return AppendClient(ctx.ips.get(node, node), int(self._opt(ctx, "port", 7000)),
-                            float(self._opt(ctx, "client_timeout", 1.0)))
+        return AppendClient(*self._endpoint(ctx, node))
 
     def generator(self, ctx: Context) -> AppendGen:
         return AppendGen(keys=int(self._opt(ctx, "keys", 5)),
                          read_ratio=float(self._opt(ctx, "read_ratio", 0.1)))
 
     def final_generator(self, ctx: Context) -> g.Generator | None:
-        return g.Seq([{"f": "read", "key": k} for k in range(int(self._opt(ctx, "keys", 5)))])
+        return final_reads(int(self._opt(ctx, "keys", 5)))
 
     def checker(self, ctx: Context) -> Checker:
         return Compose({"lost-update": LostUpdateChecker(updates=("append",)),

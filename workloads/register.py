@@ -19,42 +19,24 @@ from typing import Any
 
 from harness import generators as g
 from harness.db import Context
-from harness.history import FAIL, INFO, OK, Op
-from harness.kvclient import KVClient, KVError
+from harness.history import FAIL, OK, Op
 from harness.plugins import Checker
+from workloads.kv import KVOpClient, KVWorkload, unknown_f
 
 
-class RegisterClient:
-    def __init__(self, host: str, port: int, timeout: float):
-        self.kv = KVClient(host, port=port, timeout=timeout)
-
-    def invoke(self, ctx: Context, op: Op) -> Op:
-        try:
-            if op.f == "read":
-                return op.complete(OK, value=self.kv.read(op.key))
-            if op.f == "write":
-                self.kv.write(op.key, op.value)
+class RegisterClient(KVOpClient):
+    def apply(self, op: Op) -> Op:
+        if op.f == "read":
+            return op.complete(OK, value=self.kv.read(op.key))
+        if op.f == "write":
+            self.kv.write(op.key, op.value)
+            return op.complete(OK, value=op.value)
+        if op.f == "cas":
+            old, new = op.value
+            if self.kv.cas(op.key, old, new):
                 return op.complete(OK, value=op.value)
-            if op.f == "cas":
-                old, new = op.value
-                swapped = self.kv.cas(op.key, old, new)
-                if swapped:
-                    return op.complete(OK, value=op.value)
-                return op.complete(FAIL, value=op.value, error="cas-mismatch")
-        except KVError as e:
-            # A read changes nothing, so a failed read can always be fail.
-            definite = bool(getattr(e, "definite", False)) or op.f == "read"
-            return op.complete(FAIL if definite else INFO, value=op.value,
-                               error=_error_name(e))
-        return op.complete(FAIL, error=f"unknown f {op.f!r}")
-
-    def close(self, ctx: Context) -> None:
-        self.kv.close()
-
-
-def _error_name(e: Exception) -> str:
-    code = getattr(e, "code", None)
-    return f"{code}: {e}" if code else f"{type(e).__name__}: {e}"
+            return op.complete(FAIL, value=op.value, error="cas-mismatch")
+        return unknown_f(op)
 
 
 class RegisterGen:
@@ -116,23 +98,18 @@ class FinalReads:
         return Op(type="invoke", f="read", key=self.todo.pop(0))
 
 
-class RegisterWorkload:
+class RegisterWorkload(KVWorkload):
     """Plugin "register". Options (spec.options): keys (5), ops_per_key (200),
     client_timeout (1.0 s), port (7000)."""
 
     name = "register"
 
     def __init__(self, **opts: Any):
-        self.opts = opts
+        super().__init__(**opts)
         self._gen: RegisterGen | None = None
 
-    def _opt(self, ctx: Context, name: str, default: Any) -> Any:
-        spec_opts = getattr(ctx.spec, "options", None) or {}
-        return self.opts.get(name, spec_opts.get(name, default))
-
     def client(self, ctx: Context, process: int, node: str) -> RegisterClient:
-        return RegisterClient(ctx.ips.get(node, node), int(self._opt(ctx, "port", 7000)),
-                              float(self._opt(ctx, "client_timeout", 1.0)))
+        return RegisterClient(*self._endpoint(ctx, node))
 
     def generator(self, ctx: Context) -> RegisterGen:
         self._gen = RegisterGen(keys=int(self._opt(ctx, "keys", 5)),

@@ -8,8 +8,6 @@ unique-ids and unhandled exceptions.
 """
 from __future__ import annotations
 
-from typing import Any
-
 from checkers.common import Compose
 from checkers.exceptions import UnhandledExceptionsChecker
 from checkers.unique_ids import UniqueIdsChecker
@@ -18,6 +16,7 @@ from harness.db import Context
 from harness.history import FAIL, INFO, OK, Op
 from harness.kvclient import KVClient, KVError
 from harness.plugins import Checker
+from workloads.kv import KVWorkload
 
 __all__ = ["IdClient", "UniqueIdsWorkload"]
 
@@ -42,21 +41,13 @@ class IdClient:
         self.kv.close()
 
 
-class UniqueIdsWorkload:
+class UniqueIdsWorkload(KVWorkload):
     """Plugin "unique-ids". Options (spec.options): client_timeout (1.0 s), port (7000)."""
 
     name = "unique-ids"
 
-    def __init__(self, **opts: Any):
-        self.opts = opts
-
-    def _opt(self, ctx: Context, name: str, default: Any) -> Any:
-        spec_opts = getattr(ctx.spec, "options", None) or {}
-        return self.opts.get(name, spec_opts.get(name, default))
-
     def client(self, ctx: Context, process: int, node: str) -> IdClient:
-        return IdClient(ctx.ips.get(node, node), int(self._opt(ctx, "port", 7000)),
-                        float(self._opt(ctx, "client_timeout", 1.0)))
+        return IdClient(*self._endpoint(ctx, node))
 
     def generator(self, ctx: Context) -> g.Generator:
         return g.repeat({"f": "generate"})

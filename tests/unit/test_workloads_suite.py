@@ -80,6 +80,8 @@ class FakeKV:
         pass
 
 
+import workloads.kv as kv_base  # noqa: E402
+
 MODULES = {"counter": counter, "set": set_workload, "lost-update": lost_update,
            "bank": bank, "unique-ids": unique_ids}
 CLASSES = {"counter": counter.CounterWorkload, "set": set_workload.SetWorkload,
@@ -90,8 +92,10 @@ CLASSES = {"counter": counter.CounterWorkload, "set": set_workload.SetWorkload,
 @pytest.fixture(autouse=True)
 def fake_store(monkeypatch):
     FakeKV.reset()
-    for mod in MODULES.values():
-        monkeypatch.setattr(mod, "KVClient", FakeKV)
+    # Clients built on workloads.kv.KVOpClient get their KVClient from workloads.kv.
+    for mod in [*MODULES.values(), kv_base]:
+        if hasattr(mod, "KVClient"):
+            monkeypatch.setattr(mod, "KVClient", FakeKV)
     yield FakeKV
 
 
