@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from checkers.check import check_file
 from checkers.linearizable import check_history
-from checkers.synth import register_history
+from harness.testing import register_history
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "porcupine"
 

@@ -21,7 +21,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from checkers.formats import load
-from checkers.synth import register_history
+from harness.testing import register_history
 
 TARGET = 5.0
 

@@ -16,9 +16,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness import generators as g  # noqa: E402
-from harness.db import Context  # noqa: E402
+from harness.api import Context  # noqa: E402
 from harness.history import OK, HistoryWriter, Op, read_jsonl  # noqa: E402
-from harness.runner import Runner  # noqa: E402
+from harness.runtime.runner import Runner  # noqa: E402
 
 
 class NoopClient:

@@ -4,7 +4,7 @@
     python bench/kvstore_throughput.py [--mode raft] [--nodes 5] [--clients 10] [--seconds 5]
     python bench/kvstore_throughput.py --containers [--mode raft] ...   # cluster "bench"
 
-With --containers it starts ``harness.cluster.Cluster(name="bench", nodes=N)``, installs the
+With --containers it starts ``harness.control.cluster.Cluster(name="bench", nodes=N)``, installs the
 store on every node through ``KVStoreDB.setup``, runs the clients from this host against the
 nodes' addresses (no faults), and tears everything down, whatever happens.
 
@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO / "docker" / "kvstore"))
 
 from kv_local import LocalCluster
 
-from harness.kvclient import KVClient, KVError
+from dbs.kvstore.client import KVClient, KVError
 
 Addr = tuple[str, int]
 
@@ -165,10 +165,10 @@ def on_loopback(a: argparse.Namespace, nodes: list[str]) -> tuple[str, dict[str,
 
 
 def in_containers(a: argparse.Namespace, nodes: list[str]) -> tuple[str, dict[str, Any]]:
-    from harness.cluster import Cluster
-    from harness.db import Context
-    from harness.kvdb import LOG_FILE, KVStoreDB
-    from harness.parallel import on_nodes
+    from dbs.kvstore.db import LOG_FILE, KVStoreDB
+    from harness.api import Context
+    from harness.control.cluster import Cluster
+    from harness.control.parallel import on_nodes
     from harness.spec import TestSpec
 
     cluster = Cluster(name="bench", nodes=len(nodes), log=lambda m: print(m, flush=True))

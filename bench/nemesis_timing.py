@@ -19,12 +19,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from harness.cluster import Cluster, cluster_lock  # noqa: E402
-from harness.db import Context  # noqa: E402
+from dbs.kvstore.db import KVStoreDB  # noqa: E402
+from harness.api import Context  # noqa: E402
+from harness.control.cluster import Cluster, cluster_lock  # noqa: E402
+from harness.control.image import ensure_image  # noqa: E402
+from harness.control.parallel import on_nodes  # noqa: E402
 from harness.history import NEMESIS, Op  # noqa: E402
-from harness.image import ensure_image  # noqa: E402
-from harness.kvdb import KVStoreDB  # noqa: E402
-from harness.parallel import on_nodes  # noqa: E402
 from harness.spec import TestSpec, node_names  # noqa: E402
 from nemeses.clock import ClockNemesis  # noqa: E402
 from nemeses.packet import PacketNemesis  # noqa: E402

@@ -31,9 +31,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from checkers.synth import register_history
 from harness.history import Op, write_jsonl
 from harness.spec import TestSpec, node_names
+from harness.testing import register_history
 
 NODES = node_names(5)
 
@@ -129,7 +129,7 @@ def make_run_dir(run_dir: Path | str, *, n_ops: int = 100_000, seed: int = 1,
     if poison is not None:
         (rd / "nodes" / "n1" / (poison.replace("/", "_") + ".log")).write_text("x\n")
     if analyse:
-        from harness.run import analyse as run_analyse
+        from harness.runtime.run import analyse as run_analyse
 
         results = run_analyse(rd, spec=spec, run_info={
             "started_at": "2026-11-22T00:00:00+00:00", "wall_seconds": time_limit + 8.0})
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"history: {a.ops} ops, {size / 1e6:.1f} MB, verdict {results['valid']}; "
           f"made and analysed in {made:.1f} s")
 
-    from harness.report import render_report
+    from harness.report.render import render_report
 
     renders = []
     for _ in range(3):

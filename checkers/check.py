@@ -15,7 +15,7 @@ from typing import Any
 
 from checkers.formats import load, resolve_path, sniff
 from checkers.linearizable import _UNSET, check_history
-from checkers.models import get_model
+from checkers.linearizable.models import get_model
 
 __all__ = ["check_file"]
 

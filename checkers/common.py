@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from harness.analysis import compose_checks, fault_windows
+from harness.api import Checker
+from harness.faults import fault_windows
 from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, Op
-from harness.plugins import Checker
+from harness.verdicts import compose_checks
 
 __all__ = ["Compose", "Pair", "active_faults", "cap", "faults_of", "latency_summary",
            "pairs", "seconds"]

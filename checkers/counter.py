@@ -24,7 +24,7 @@ import itertools
 from typing import Any
 
 from checkers.common import cap, pairs, seconds
-from checkers.models import freeze
+from checkers.linearizable.models import freeze
 from harness.history import FAIL, OK, Op
 
 __all__ = ["CounterChecker"]

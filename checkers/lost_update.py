@@ -32,7 +32,7 @@ from collections import Counter
 from typing import Any
 
 from checkers.common import active_faults, cap, faults_of, pairs, seconds
-from checkers.models import freeze
+from checkers.linearizable.models import freeze
 from harness.history import INFO, OK, Op
 
 __all__ = ["LostUpdateChecker"]

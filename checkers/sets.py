@@ -37,8 +37,8 @@ from collections import Counter
 from typing import Any
 
 from checkers.common import cap, latency_summary, pairs, seconds
+from checkers.linearizable.models import freeze
 from checkers.lost_update import LostUpdateChecker
-from checkers.models import freeze
 from harness.history import INFO, OK, Op
 
 __all__ = ["SetChecker", "SetFullChecker"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from checkers.common import cap, pairs, seconds
-from checkers.models import freeze
+from checkers.linearizable.models import freeze
 from harness.history import OK, Op
 
 __all__ = ["UniqueIdsChecker"]

@@ -44,10 +44,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness import generators as g
-from harness.db import Context
+from harness.api import Context, Package
 from harness.errors import ConfigError, NemesisError, SplitbrainError
 from harness.history import Op
-from harness.plugins import Package
 from nemeses.common import (
     Cycle,
     Guard,

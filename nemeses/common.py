@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from harness import generators as g
-from harness.db import Context
+from harness.api import Context
+from harness.control.parallel import on_nodes as _on_nodes
 from harness.errors import NemesisError, SplitbrainError
 from harness.history import INFO, Op
-from harness.parallel import on_nodes as _on_nodes
 
 T = TypeVar("T")
 

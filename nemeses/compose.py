@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from harness import generators as g
-from harness.db import Context
+from harness.api import Context, Nemesis, Package, Prepares
 from harness.errors import NemesisError
 from harness.history import Op
-from harness.plugins import Nemesis, Package, Prepares
 from nemeses.common import Cycle
 
 

@@ -11,10 +11,9 @@ import random
 from typing import Any
 
 from harness import generators as g
-from harness.db import Context
+from harness.api import Context, Package
 from harness.errors import NemesisError
 from harness.history import Op
-from harness.plugins import Package
 from nemeses.common import Cycle, on_nodes, timed
 
 MARKER = "/tmp/splitbrain-marker"

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.db import Context
+from harness.api import Context, Package
 from harness.history import INFO, Op
-from harness.plugins import Package
 
 
 class NoopNemesis:

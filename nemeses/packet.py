@@ -31,10 +31,9 @@ import re
 from typing import Any
 
 from harness import generators as g
-from harness.db import Context
+from harness.api import Context, Package
 from harness.errors import ConfigError, NemesisError
 from harness.history import Op
-from harness.plugins import Package
 from nemeses.common import (
     Cycle,
     Guard,

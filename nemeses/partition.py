@@ -28,10 +28,9 @@ import shlex
 from typing import Any
 
 from harness import generators as g
-from harness.db import Context, HasPrimaries
+from harness.api import Context, HasPrimaries, Package
 from harness.errors import ConfigError, NemesisError
 from harness.history import Op
-from harness.plugins import Package
 from nemeses import grudges
 from nemeses.common import Cycle, Guard, as_list, on_nodes, option, options, timed
 from nemeses.grudges import Grudge, complete_grudge, describe, halves, random_halves

@@ -24,10 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 from harness import generators as g
-from harness.db import Context, Killable, Pausable
+from harness.api import Context, Killable, Package, Pausable
 from harness.errors import ConfigError, NemesisError
 from harness.history import Op
-from harness.plugins import Package
 from nemeses.common import Cycle, Guard, describe_nodes, on_nodes, sort_nodes, timed
 from nemeses.targets import Choice, parse_targets, select, targets_option
 

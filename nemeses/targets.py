@@ -29,7 +29,7 @@ import random
 from collections.abc import Callable
 from typing import Any
 
-from harness.db import Context, HasPrimaries
+from harness.api import Context, HasPrimaries
 from harness.errors import ConfigError
 from nemeses.common import as_list, option, sort_nodes
 

@@ -27,11 +27,10 @@ from __future__ import annotations
 from checkers.bank import BankChecker
 from checkers.common import Compose
 from checkers.exceptions import UnhandledExceptionsChecker
+from dbs.kvstore.client import KVClient, KVError
 from harness import generators as g
-from harness.db import Context
+from harness.api import Checker, Context
 from harness.history import FAIL, INFO, OK, Op
-from harness.kvclient import KVClient, KVError
-from harness.plugins import Checker
 from workloads.kv import KVWorkload
 
 __all__ = ["BankClient", "BankGen", "BankWorkload"]

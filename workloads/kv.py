@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from dbs.kvstore.client import KVClient, KVError
 from harness import generators as g
-from harness.db import Context
+from harness.api import Context
 from harness.history import FAIL, INFO, Op
-from harness.kvclient import KVClient, KVError
 
 
 class KVWorkload:

@@ -18,9 +18,8 @@ from checkers.common import Compose
 from checkers.exceptions import UnhandledExceptionsChecker
 from checkers.lost_update import LostUpdateChecker
 from harness import generators as g
-from harness.db import Context
+from harness.api import Checker, Context
 from harness.history import OK, Op
-from harness.plugins import Checker
 from workloads.kv import FreshValueGen, KVOpClient, KVWorkload, final_reads, unknown_f
 
 __all__ = ["AppendClient", "AppendGen", "LostUpdateWorkload"]

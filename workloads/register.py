@@ -18,9 +18,8 @@ import threading
 from typing import Any
 
 from harness import generators as g
-from harness.db import Context
+from harness.api import Checker, Context
 from harness.history import FAIL, OK, Op
-from harness.plugins import Checker
 from workloads.kv import KVOpClient, KVWorkload, unknown_f
 
 

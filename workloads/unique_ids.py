@@ -11,11 +11,10 @@ from __future__ import annotations
 from checkers.common import Compose
 from checkers.exceptions import UnhandledExceptionsChecker
 from checkers.unique_ids import UniqueIdsChecker
+from dbs.kvstore.client import KVClient, KVError
 from harness import generators as g
-from harness.db import Context
+from harness.api import Checker, Context
 from harness.history import FAIL, INFO, OK, Op
-from harness.kvclient import KVClient, KVError
-from harness.plugins import Checker
 from workloads.kv import KVWorkload
 
 __all__ = ["IdClient", "UniqueIdsWorkload"]

@@ -74,7 +74,7 @@ def no_xss(driver: Any) -> None:
 def serve_store() -> Iterator[Any]:
     """Start `splitbrain serve` on a store (127.0.0.1, a free port); yields a function
     store -> base URL."""
-    from harness.serve import make_server
+    from harness.app.serve import make_server
 
     servers = []
 

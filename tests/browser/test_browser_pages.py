@@ -10,9 +10,9 @@ from conftest import console_errors, no_xss, open_page, screenshot
 from report_load import make_run_dir
 from selenium.webdriver.common.by import By
 
-from harness.campaign import load_config, run_campaign
-from harness.report import render_report
-from harness.run import RunOutcome
+from harness.app.campaign import load_config, run_campaign
+from harness.report.render import render_report
+from harness.runtime.run import RunOutcome
 from harness.spec import TestSpec
 from harness.store import new_run_dir
 

@@ -9,7 +9,7 @@ from conftest import console_errors, no_xss, open_page, screenshot
 from report_load import make_run_dir
 from selenium.webdriver.common.by import By
 
-from harness.report import render_report
+from harness.report.render import render_report
 
 pytestmark = pytest.mark.browser
 

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 import pytest
 from docker.client import DockerClient
 
-from harness.cluster import Cluster, cluster_lock
+from harness.control.cluster import Cluster, cluster_lock
+from harness.control.image import docker_client, ensure_image
 from harness.errors import ClusterError, ConfigError
-from harness.image import docker_client, ensure_image
 
 CLUSTER3 = "itest"
 LOCK_WAIT = 900.0  # seconds: another session's whole integration run

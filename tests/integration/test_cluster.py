@@ -7,10 +7,10 @@ import docker.errors
 import pytest
 from docker.client import DockerClient
 
-from harness.cluster import Cluster, down_all, status_all
+from harness.control.cluster import Cluster, down_all, status_all
+from harness.control.docker import DockerRemote
+from harness.control.image import image_tag
 from harness.errors import ClusterError, ConfigError, RemoteError
-from harness.image import image_tag
-from harness.remote import DockerRemote
 
 pytestmark = pytest.mark.integration
 

@@ -61,7 +61,7 @@ print(json.dumps(out))
 
 
 def cluster_down(name: str) -> None:
-    subprocess.run([sys.executable, "-m", "harness.cli", "cluster", "down", "--name", name],
+    subprocess.run([sys.executable, "-m", "harness.app.cli", "cluster", "down", "--name", name],
                    cwd=REPO, capture_output=True, timeout=120)
 
 
@@ -78,7 +78,7 @@ def test_interrupt_mid_fault_leaves_nothing_behind(kind, node_image, itest_lock,
             "--leave-running", "--cluster", name, "--store", str(tmp_path)]
     for o in opts:
         args += ["--option", o]
-    p = subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
+    p = subprocess.Popen([sys.executable, "-m", "harness.app.cli", *args], cwd=REPO,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 90

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from harness.db import Context
-from harness.kvclient import KVClient, KVError
-from harness.kvdb import PID_FILE, KVStoreDB
-from harness.parallel import on_nodes
+from dbs.kvstore.client import KVClient, KVError
+from dbs.kvstore.db import PID_FILE, KVStoreDB
+from harness.api import Context
+from harness.control.parallel import on_nodes
 from harness.spec import TestSpec
 
 pytestmark = pytest.mark.integration

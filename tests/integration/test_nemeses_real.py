@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from harness.db import Context
+from dbs.kvstore.client import KVClient, KVIndefinite, KVUnavailable
+from dbs.kvstore.db import LOG_FILE, PID_FILE, KVStoreDB
+from harness.api import Context
+from harness.control.parallel import on_nodes
 from harness.errors import ConfigError
 from harness.history import NEMESIS, Op
-from harness.kvclient import KVClient, KVIndefinite, KVUnavailable
-from harness.kvdb import LOG_FILE, PID_FILE, KVStoreDB
-from harness.parallel import on_nodes
 from harness.spec import TestSpec
 from nemeses import grudges
 from nemeses.clock import STROBE_MARK, ClockNemesis

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.db import Context
+from harness.api import Context
 from harness.history import NEMESIS, Op
 from nemeses.partition import CHAIN, PartitionNemesis, apply_grudge, heal
 

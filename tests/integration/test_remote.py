@@ -10,8 +10,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from harness.api import Remote
+from harness.control.ssh import SSHRemote
 from harness.errors import RemoteError, RemoteTimeout
-from harness.remote import Remote, SSHRemote
 
 pytestmark = pytest.mark.integration
 
@@ -67,7 +68,7 @@ def test_a_command_exiting_124_early_is_not_a_timeout(cluster3):
 def test_client_side_deadline_when_the_exec_itself_hangs(cluster3, docker_engine):
     # A frozen container (docker pause, a cgroup freezer) freezes the node's own `timeout`
     # too: only the harness's deadline on the exec stream can end the call.
-    from harness.remote import DockerRemote
+    from harness.control.docker import DockerRemote
 
     name = cluster3.containers["n2"]
     r = DockerRemote(name, "n2", client=docker_engine, kill_after=0.5, grace=0.5)

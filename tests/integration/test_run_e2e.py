@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def splitbrain(*args, **kw):
-    return subprocess.Popen([sys.executable, "-m", "harness.cli", *args], cwd=REPO,
+    return subprocess.Popen([sys.executable, "-m", "harness.app.cli", *args], cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
@@ -86,6 +86,6 @@ def test_ctrl_c_mid_partition_heals_and_still_records(node_image, tmp_path):
     finally:
         if p.poll() is None:
             p.kill()
-        subprocess.run([sys.executable, "-m", "harness.cli", "cluster", "down", "--name",
+        subprocess.run([sys.executable, "-m", "harness.app.cli", "cluster", "down", "--name",
                         "intr"], cwd=REPO, capture_output=True, timeout=120)
     assert labelled("intr") == []

@@ -7,8 +7,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checkers.ednjson import NOT_READ, read_simple_lines
-from checkers.ednread import read_form
+from checkers.formats.ednjson import NOT_READ, read_simple_lines
+from checkers.formats.ednread import read_form
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

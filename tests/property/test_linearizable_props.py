@@ -18,10 +18,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checkers.linearizable import check_history, pair_calls, prepare_entries
-from checkers.models import get_model
-from checkers.search import INVALID, apply_step
-from checkers.synth import register_history
+from checkers.linearizable.models import get_model
+from checkers.linearizable.search import INVALID, apply_step
 from harness.history import FAIL, INFO, INVOKE, OK, Op
+from harness.testing import register_history
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checkers.linearizable import KeyHistory, check_history, key_columns, pair_calls
-from checkers.models import INVALID, UNKNOWN, ModelError, apply_kind, freeze, get_model
-from checkers.zones import INF
+from checkers.linearizable.models import INVALID, UNKNOWN, ModelError, apply_kind, freeze, get_model
+from checkers.linearizable.zones import INF
 from harness.history import FAIL, INFO, INVOKE, OK, Op
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

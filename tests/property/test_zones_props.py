@@ -16,13 +16,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checkers.explain import longest_prefix, minimal_witness
 from checkers.linearizable import check_history, decide, pair_calls, prepare_entries
-from checkers.models import get_model
-from checkers.search import search
-from checkers.synth import register_history
-from checkers.zones import check_unique
+from checkers.linearizable.explain import longest_prefix, minimal_witness
+from checkers.linearizable.models import get_model
+from checkers.linearizable.search import search
+from checkers.linearizable.zones import check_unique
 from harness.history import FAIL, INFO, INVOKE, OK, Op
+from harness.testing import register_history
 from tests.property.test_linearizable_props import brute_force
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

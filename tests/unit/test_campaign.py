@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from harness import campaign as cmod
-from harness import cli
-from harness.campaign import load_config, run_campaign, summarise
+from harness.app import campaign as cmod
+from harness.app import cli
+from harness.app.campaign import load_config, run_campaign, summarise
 from harness.errors import ClusterError, ConfigError
-from harness.run import RunOutcome
+from harness.runtime.run import RunOutcome
 from harness.spec import TestSpec
 from harness.store import new_run_dir
 
@@ -33,7 +33,7 @@ keys = 4
 
 
 class FakeRunner:
-    """Stands in for harness.run.run_test: makes a run directory with a results.json whose
+    """Stands in for harness.runtime.run.run_test: makes a run directory with a results.json whose
     verdict comes from ``verdicts`` (by mode, or a function of the spec)."""
 
     def __init__(self, verdicts: Any = None, interrupt_at: int | None = None,

@@ -5,8 +5,8 @@ from typing import Any
 
 from checkers.lost_update import LostUpdateChecker
 from checkers.sets import SetChecker
-from harness.analysis import compose_checks
 from harness.history import Op
+from harness.verdicts import compose_checks
 
 
 def H(*events: tuple[Any, ...]) -> list[Op]:

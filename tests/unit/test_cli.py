@@ -15,7 +15,7 @@ DATA = PORCUPINE / "etcd"
 
 
 def sb(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "harness.cli", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "harness.app.cli", *args], capture_output=True,
                           text=True, cwd=cwd, timeout=120)
 
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from checkers.ednread import EDNError, read_form
 from checkers.formats import load, sniff
+from checkers.formats.ednread import EDNError, read_form
 from harness.errors import HistoryFormatError
 from harness.history import Op, write_jsonl
 
@@ -225,7 +225,7 @@ def _big_edn(n: int, odd_every: int = 0) -> str:
 
 
 def test_edn_fast_path_equals_the_edn_reader(tmp_path):
-    from checkers.ednread import read_form
+    from checkers.formats.ednread import read_form
 
     text = _big_edn(300, odd_every=1)
     p = tmp_path / "history.edn"
@@ -269,7 +269,7 @@ def test_a_key_the_sample_missed_is_still_read(tmp_path):
 
 
 def test_the_json_fast_path_in_two_processes(monkeypatch):
-    from checkers import ednjson
+    from checkers.formats import ednjson
 
     lines = _big_edn(400).splitlines()
     one = ednjson.read_simple_lines(lines)

@@ -11,7 +11,7 @@ from pathlib import Path
 import docker.errors
 import pytest
 
-from harness import image
+from harness.control import image
 from harness.errors import ClusterError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ import threading
 
 import pytest
 
+from dbs.kvstore.client import KVClient, KVError, KVIndefinite, KVUnavailable
 from harness.errors import SplitbrainError
-from harness.kvclient import KVClient, KVError, KVIndefinite, KVUnavailable
 
 
 class ScriptedServer:

@@ -9,11 +9,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from dbs.kvstore.db import DATA_DIR, INSTALL_DIR, LOG_FILE, PID_FILE, KVStoreDB, source_dir
 from harness import registry
-from harness.db import DB, Context, HasLogFiles, HasPrimaries, Killable, Pausable
+from harness.api import DB, Context, HasLogFiles, HasPrimaries, Killable, Pausable, Result
 from harness.errors import ConfigError, RemoteError
-from harness.kvdb import DATA_DIR, INSTALL_DIR, LOG_FILE, PID_FILE, KVStoreDB, source_dir
-from harness.remote import Result
 
 
 @dataclass

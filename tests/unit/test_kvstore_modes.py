@@ -18,7 +18,7 @@ from kv_raft_core import LEADER
 from kv_state import OpError
 from kv_wire import AddressBook
 
-from harness.kvdb import KVStoreDB
+from dbs.kvstore.db import KVStoreDB
 
 # --- lease arithmetic ------------------------------------------------------------------------
 
@@ -264,7 +264,7 @@ def test_kvstore_db_offers_every_mode():
 def test_kvstore_db_passes_mode_knobs_as_server_flags():
     from types import SimpleNamespace
 
-    from harness.db import Context
+    from harness.api import Context
 
     spec = SimpleNamespace(nodes=["n1", "n2"], mode="lease", seed=1,
                            options={"lease_ms": 5000, "kvstore_args": "--clock-offset -2"})
@@ -282,7 +282,7 @@ def test_kvstore_db_passes_mode_knobs_as_server_flags():
 def test_primaries_by_mode(monkeypatch, mode, roles, want):
     from types import SimpleNamespace
 
-    from harness.db import Context
+    from harness.api import Context
 
     spec = SimpleNamespace(nodes=["n1", "n2", "n3"], mode=mode, seed=1, options={})
     ctx = Context(spec=spec, nodes=["n1", "n2", "n3"], remotes={}, ips={}, run_dir=Path("/tmp"))

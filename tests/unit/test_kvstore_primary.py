@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.kvclient import KVClient, KVError, KVIndefinite, KVUnavailable
+from dbs.kvstore.client import KVClient, KVError, KVIndefinite, KVUnavailable
 
 KVDIR = Path(__file__).resolve().parents[2] / "docker" / "kvstore"
 sys.path.insert(0, str(KVDIR))

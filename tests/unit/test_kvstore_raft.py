@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.kvclient import KVClient, KVError
+from dbs.kvstore.client import KVClient, KVError
 
 KVDIR = Path(__file__).resolve().parents[2] / "docker" / "kvstore"
 sys.path.insert(0, str(KVDIR))

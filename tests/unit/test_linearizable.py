@@ -1,12 +1,14 @@
 """Hand-made histories for the linearizability checker: each says what it is about."""
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pytest
 
 import checkers.linearizable as lin
-import checkers.search as search_mod
+
+search_mod = importlib.import_module("checkers.linearizable.search")
 from checkers.check import check_file
 from checkers.linearizable import LinearizableChecker, check_history
 from harness.errors import ConfigError, HistoryFormatError
@@ -431,7 +433,7 @@ def test_a_crashed_dequeue_may_have_taken_the_head():
 
 
 def test_a_model_of_your_own():
-    from checkers.models import INVALID, UNKNOWN, define_model
+    from checkers.linearizable.models import INVALID, UNKNOWN, define_model
 
     def step(state, f, value, out):
         if f == "add":
@@ -450,7 +452,7 @@ def test_a_model_of_your_own():
 
 
 def test_a_model_with_its_own_equality():
-    from checkers.models import INVALID, define_model
+    from checkers.linearizable.models import INVALID, define_model
 
     def step(state, f, value, out):  # states are lists; equal ignores order
         if f == "add":
@@ -576,7 +578,7 @@ def test_keys_beyond_the_explanation_budget_get_a_sentence(monkeypatch):
 # --- two processes --------------------------------------------------------------------------
 
 def test_two_processes_agree_with_one():
-    from checkers.synth import register_history
+    from harness.testing import register_history
 
     ops = register_history(5, 600, keys=6, processes=5, crash_rate=0.05)
     reads = [o for o in ops if o.type == "ok" and o.f == "read" and o.key == 3]

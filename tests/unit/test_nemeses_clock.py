@@ -10,10 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.db import Context
+from harness.api import Context
+from harness.control.fake import TIMEOUT, FakeRemote
 from harness.errors import ConfigError, NemesisError
 from harness.history import INFO, NEMESIS, Op
-from harness.remote import TIMEOUT, FakeRemote
 from nemeses.clock import (
     RC_DIR,
     STROBE_MARK,

@@ -10,9 +10,8 @@ import pytest
 
 from harness import generators as g
 from harness import registry
-from harness.db import Context
+from harness.api import Context, Package
 from harness.history import INVOKE, NEMESIS
-from harness.plugins import Package
 from nemeses.common import Cycle
 from nemeses.compose import ComposedNemesis, all_package, compose
 
@@ -105,10 +104,10 @@ def test_every_kind_is_registered():
 def test_a_fault_that_fails_to_apply_is_a_failed_window_with_its_error(tmp_path):
     """Through the real runner: the packet nemesis's loss rules never show up on n2, so the
     start completes as info with error, and analysis counts it as failed."""
-    from harness.analysis import coverage, fault_windows
+    from harness.control.fake import FakeRemote
+    from harness.faults import coverage, fault_windows
     from harness.history import HistoryWriter, read_jsonl
-    from harness.remote import FakeRemote
-    from harness.runner import Runner
+    from harness.runtime.runner import Runner
     from nemeses.packet import package
 
     nodes = ["n1", "n2"]

@@ -6,10 +6,10 @@ from pathlib import Path
 import pytest
 
 from harness import generators as g
-from harness.db import Context
+from harness.api import Context
+from harness.control.fake import FakeRemote
 from harness.errors import NemesisError
 from harness.history import INFO, INVOKE, NEMESIS, Op
-from harness.remote import FakeRemote
 from nemeses.example_marker import MARKER, package
 
 NODES = ["n1", "n2", "n3"]

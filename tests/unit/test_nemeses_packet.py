@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.db import Context
+from harness.api import Context
+from harness.control.fake import FakeRemote
 from harness.errors import ConfigError, NemesisError
 from harness.history import NEMESIS, Op
-from harness.remote import FakeRemote
 from nemeses.packet import LOSS_CHAIN, NO_NETEM, PacketNemesis, loss_rules, package
 
 NODES = ["n1", "n2", "n3"]

@@ -8,10 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.db import Context
+from harness.api import Context
+from harness.control.fake import FakeRemote
 from harness.errors import ConfigError, NemesisError
 from harness.history import NEMESIS, Op
-from harness.remote import FakeRemote
 from nemeses import grudges
 from nemeses.partition import CHAIN, PartitionNemesis
 

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.db import Context
+from harness.api import Context
 from harness.errors import ConfigError, NemesisError
 from harness.history import INFO, NEMESIS, Op
 from nemeses.process import KillNemesis, PauseNemesis, kill_package, pause_package

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from harness.db import Context
+from harness.api import Context
 from harness.errors import ConfigError
 from nemeses.targets import SPECS, parse_targets, pick, select, targets_option
 

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.db import Context
+from harness.api import Context, Result
 from harness.errors import NemesisError
 from harness.history import INFO, NEMESIS, Op
-from harness.remote import Result
 from nemeses.partition import CHAIN, PartitionNemesis, complete_grudge, describe, random_halves
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]

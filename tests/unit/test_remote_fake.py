@@ -6,17 +6,10 @@ import threading
 
 import pytest
 
+from harness.api import Remote, Result
+from harness.control.fake import TIMEOUT, Call, FakeRemote
+from harness.control.remote import command_text, is_timeout, timeout_argv
 from harness.errors import RemoteError, RemoteTimeout
-from harness.remote import (
-    TIMEOUT,
-    Call,
-    FakeRemote,
-    Remote,
-    Result,
-    command_text,
-    is_timeout,
-    timeout_argv,
-)
 
 
 def test_is_a_remote_and_records_every_call():

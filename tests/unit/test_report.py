@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from harness.history import Op, write_jsonl
-from harness.report import compact, fault_chart, ops_chart, render_html, render_report, secs
+from harness.report.render import compact, fault_chart, ops_chart, render_html, render_report, secs
 
 XSS = "<script>alert(1)</script>"
 

@@ -7,11 +7,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-from harness import plots
-from harness.digest import digest_lines
 from harness.history import Op, write_jsonl
-from harness.report import render_report, witness_indices
-from harness.timeline import GappedScale, ops_chart
+from harness.report import plots
+from harness.report.digest import digest_lines
+from harness.report.render import render_report, witness_indices
+from harness.report.timeline import GappedScale, ops_chart
 
 S = 1_000_000_000
 

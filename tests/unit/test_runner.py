@@ -5,10 +5,12 @@ import threading
 from pathlib import Path
 
 from harness import generators as g
-from harness.analysis import StatsChecker, compose_checks, coverage, fault_windows, merge_valid
-from harness.db import Context
+from harness.api import Context
+from harness.faults import coverage, fault_windows
 from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, HistoryWriter, Op, read_jsonl
-from harness.runner import Runner, validate_completion
+from harness.runtime.analysis import StatsChecker
+from harness.runtime.runner import Runner, validate_completion
+from harness.verdicts import compose_checks, merge_valid
 
 
 def ctx_for(tmp_path: Path) -> Context:
@@ -178,7 +180,7 @@ def test_stats_warns_when_an_f_never_succeeds():
 
 
 def test_fault_names_are_inferred_from_start_stop_pairs():
-    from harness.analysis import infer_faults
+    from harness.faults import infer_faults
     ops = [Op("invoke", "start-pause", NEMESIS), Op("info", "start-pause", NEMESIS),
            Op("invoke", "read", 0), Op("invoke", "stop-pause", NEMESIS)]
     assert infer_faults(ops) == {"start-pause": "stop-pause"}

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from harness import cli
-from harness.serve import Refused, make_server, resolve_in_store
+from harness.app import cli
+from harness.app.serve import Refused, make_server, resolve_in_store
 
 XSS = "<script>alert(1)</script>"
 

@@ -10,17 +10,16 @@ from typing import Any
 
 import pytest
 
+from dbs.kvstore.client import KVError, KVIndefinite
 from harness import generators as g
-from harness.db import Context
+from harness.api import Checker, Client, Context, Workload
 from harness.history import FAIL, INFO, INVOKE, OK, Op
-from harness.kvclient import KVError, KVIndefinite
-from harness.plugins import Checker, Client, Workload
 from workloads import bank, counter, lost_update, unique_ids
 from workloads import set as set_workload
 
 
 class FakeKV:
-    """The store's semantics in memory (harness.kvclient.KVClient's methods). ``lose`` drops
+    """The store's semantics in memory (dbs.kvstore.client.KVClient's methods). ``lose`` drops
     every n-th mutation after acknowledging it; ``fail_next`` raises on the next call."""
 
     data: dict[str, Any] = {}

@@ -25,8 +25,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from checkers.ednjson import NOT_READ, read_simple_lines
-from checkers.ednread import EDNError, NotSimple, read_all, read_form, read_leading
+from checkers.formats.ednjson import NOT_READ, read_simple_lines
+from checkers.formats.ednread import EDNError, NotSimple, read_all, read_form, read_leading
 from harness.errors import HistoryFormatError
 from harness.history import NEMESIS, TYPES, Op, read_jsonl
 

@@ -29,7 +29,7 @@ def exit_code(valid: Any) -> int:
 
 
 def merge_exit(valids: list[Any]) -> int:
-    from harness.analysis import merge_valid
+    from harness.verdicts import merge_valid
 
     return exit_code(merge_valid(valids)) if valids else 0
 
@@ -82,8 +82,8 @@ def run(name: str | None, nodes: int, concurrency: int, time_limit: float, rate:
     """Run one test against a fresh Docker cluster, then check it and write a report."""
     import random
 
-    from harness.live import live_display
-    from harness.run import run_test
+    from harness.runtime.live import live_display
+    from harness.runtime.run import run_test
 
     opts = _parse_options(options)
     spec = TestSpec(name=name or f"{db}-{mode}-{workload}", nodes=node_names(nodes),
@@ -210,8 +210,8 @@ def cluster() -> None:
 @click.option("--nodes", type=click.IntRange(1, 32), default=5, show_default=True)
 @click.option("--name", default="splitbrain", show_default=True)
 def cluster_up(nodes: int, name: str) -> int:
-    from harness.cluster import Cluster
-    from harness.image import ensure_image
+    from harness.control.cluster import Cluster
+    from harness.control.image import ensure_image
 
     image = ensure_image(log=lambda m: err.print(m))
     c = Cluster(name=name, nodes=nodes, image=image)
@@ -223,7 +223,7 @@ def cluster_up(nodes: int, name: str) -> int:
 @cluster.command("down")
 @click.option("--name", default=None, help="only this cluster (default: every splitbrain one)")
 def cluster_down(name: str | None) -> int:
-    from harness.cluster import down_all
+    from harness.control.cluster import down_all
 
     n = down_all(name=name)
     err.print(f"removed {n} container(s)/network(s)")
@@ -233,7 +233,7 @@ def cluster_down(name: str | None) -> int:
 @cluster.command("status")
 @click.option("--name", default=None)
 def cluster_status(name: str | None) -> int:
-    from harness.cluster import status_all
+    from harness.control.cluster import status_all
 
     _print_status(status_all(name=name))
     return 0
@@ -261,7 +261,7 @@ def image() -> None:
 def image_build(force: bool) -> int:
     import time
 
-    from harness.image import ensure_image
+    from harness.control.image import ensure_image
 
     t = time.monotonic()
     tag = ensure_image(force=force, log=lambda m: err.print(m))
@@ -272,7 +272,7 @@ def image_build(force: bool) -> int:
 
 @image.command("tag")
 def image_tag_cmd() -> int:
-    from harness.image import image_tag
+    from harness.control.image import image_tag
 
     click.echo(image_tag())
     return 0
@@ -296,12 +296,12 @@ def list_plugins() -> int:
 @click.option("--recheck", is_flag=True, help="re-run the checkers before rendering")
 def report(run_dir: str, recheck: bool) -> int:
     """(Re)write report.html for a run directory (e.g. store/latest)."""
-    from harness.report import render_report
+    from harness.report.render import render_report
     from harness.store import resolve_run
 
     rd = resolve_run(run_dir)
     if recheck:
-        from harness.run import analyse
+        from harness.runtime.run import analyse
 
         spec = TestSpec.from_dict(json.loads((rd / "test.json").read_text()))
         analyse(rd, spec=spec)
@@ -317,7 +317,7 @@ def report(run_dir: str, recheck: bool) -> int:
 @click.option("--verbose", is_flag=True, help="log every request")
 def serve(store: str, host: str, port: int, verbose: bool) -> int:
     """Browse the store: an index of runs, each run's files and report, zip downloads."""
-    from harness.serve import make_server
+    from harness.app.serve import make_server
 
     if not Path(store).is_dir():
         raise ConfigError(f"no store at {store}; give --store DIR (runs are made with "
@@ -373,13 +373,7 @@ def campaign(config: str | None, name: str | None, modes: str | None, workloads:
     """Run db modes x workloads x nemeses x seeds (a TOML file and/or the flags), resumably,
     and summarise: a table here, campaign.html and campaign.json in the store. Exit code:
     the worst verdict (1 if any run was invalid, else 2 if any unknown, else 0)."""
-    from harness.campaign import (
-        check_plugins,
-        load_config,
-        plan,
-        run_campaign,
-        terminal_table,
-    )
+    from harness.app.campaign import check_plugins, load_config, plan, run_campaign, terminal_table
 
     overrides: dict[str, Any] = {
         "name": name, "modes": modes, "workloads": workloads, "nemeses": nemeses,

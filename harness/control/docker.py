@@ -40,9 +40,10 @@ import docker.errors
 from docker.client import DockerClient
 from docker.models.containers import Container
 
+from harness.api import Command, Result
+from harness.control.image import DOCKER_ERRORS, docker_client
+from harness.control.remote import command_text, is_timeout, timeout_argv
 from harness.errors import RemoteError, RemoteTimeout
-from harness.image import DOCKER_ERRORS, docker_client
-from harness.remote import Command, Result, command_text, is_timeout, timeout_argv
 
 T = TypeVar("T")
 

@@ -35,7 +35,7 @@ from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from harness import __version__
-from harness.report import ENV, verdict_class
+from harness.report.render import ENV, verdict_class
 from harness.store import list_runs
 
 PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "

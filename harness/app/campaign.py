@@ -16,7 +16,7 @@ A campaign lives in ``<store>/campaigns/<name>/``:
     campaign.html   the summary page, rewritten with it (watch it fill in with
                     ``splitbrain serve``).
 
-Cells run in sequence through ``harness.run.run_test`` (each its own cluster up/down, as
+Cells run in sequence through ``harness.runtime.run.run_test`` (each its own cluster up/down, as
 ``splitbrain run`` does). Status: pending -> running -> done | error | interrupted. Running
 the same campaign again skips ``done`` cells (whose run directory still has results.json)
 and runs the rest, so Ctrl-C then the same command picks up where it stopped. A campaign
@@ -42,10 +42,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.analysis import merge_valid
 from harness.errors import ConfigError, SplitbrainError
 from harness.spec import TestSpec, node_names
 from harness.store import write_json
+from harness.verdicts import merge_valid
 
 DEFAULT_EXPECT = {"raft": "valid", "primary": "valid", "fenced": "valid",
                   "lease": "invalid", "lww": "invalid", "async": "invalid"}
@@ -337,13 +337,13 @@ Runner = Callable[..., Any]
 
 
 def _default_runner(spec: TestSpec, **kw: Any) -> Any:
-    from harness.run import run_test
+    from harness.runtime.run import run_test
 
     return run_test(spec, **kw)
 
 
 def _default_validate(spec: TestSpec) -> None:
-    from harness.run import load_plugins
+    from harness.runtime.run import load_plugins
 
     load_plugins(spec)
 
@@ -365,7 +365,7 @@ def run_campaign(cfg: CampaignConfig, store: Path | str = "store", *,
                  validate: Callable[[TestSpec], None] | None = None,
                  say: Callable[[str], None] = print) -> CampaignResult:
     """Run every cell not yet done, in order; see the module docstring. ``runner`` is
-    ``harness.run.run_test`` (tests pass a fake with the same signature and result).
+    ``harness.runtime.run.run_test`` (tests pass a fake with the same signature and result).
     Ctrl-C (or a run that reports itself interrupted) records the cell as interrupted and
     re-raises KeyboardInterrupt after saving."""
     store = Path(store)
@@ -450,7 +450,7 @@ def _matrix(doc: dict[str, Any]) -> dict[str, Any]:
 def render_page(cdir: Path, doc: dict[str, Any], store: Path) -> Path:
     """campaign.html beside campaign.json: the mode x nemesis matrix and every run, with
     relative links to the runs' reports (so it works from disk and under serve)."""
-    from harness.report import ENV
+    from harness.report.render import ENV
 
     runs = []
     for c in doc["cells"]:

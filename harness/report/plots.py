@@ -34,8 +34,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullLocator
 
-from harness.digest import Call, Digest
-from harness.timeline import fault_colours
+from harness.report.digest import Call, Digest
+from harness.report.timeline import fault_colours
 
 MAX_POINTS = 20_000
 MAX_TIMELINE_CALLS = 20_000

@@ -21,10 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.db import Context
+from harness.api import Context, Nemesis, Workload
 from harness.generators import PENDING, GenContext, Generator, update
 from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, HistoryWriter, Op
-from harness.plugins import Nemesis, Workload
 
 log = logging.getLogger("splitbrain.runner")
 COMPLETION_TYPES = (OK, FAIL, INFO)

@@ -54,7 +54,7 @@ import bisect
 from dataclasses import dataclass, field
 from typing import Any
 
-from checkers.models import CAS, READ, WRITE
+from checkers.linearizable.models import CAS, READ, WRITE
 
 __all__ = ["INF", "Conflict", "ZoneOutcome", "check_unique", "check_unique_steps", "zones"]
 

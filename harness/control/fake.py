@@ -34,8 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from harness.api import Command, Result
+from harness.control.remote import command_text
 from harness.errors import RemoteError, RemoteTimeout
-from harness.remote import Command, Result, command_text
 
 
 class _Timeout:

@@ -67,7 +67,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from checkers.models import APPEND, CAS, FN, INVALID, READ, WRITE, Step, apply_kind, is_pure
+from checkers.linearizable.models import (
+    APPEND,
+    CAS,
+    FN,
+    INVALID,
+    READ,
+    WRITE,
+    Step,
+    apply_kind,
+    is_pure,
+)
 
 __all__ = ["INVALID", "Entry", "Outcome", "SearchTimeout", "apply_step", "search"]
 

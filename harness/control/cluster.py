@@ -31,10 +31,10 @@ from docker.client import DockerClient
 from docker.models.containers import Container
 from docker.models.networks import Network
 
+from harness.api import Remote
+from harness.control.docker import DockerRemote
+from harness.control.image import DOCKER_ERRORS, docker_client, ensure_image
 from harness.errors import ClusterError, ConfigError, RemoteError, SplitbrainError
-from harness.image import DOCKER_ERRORS, docker_client, ensure_image
-from harness.remote import Remote
-from harness.remote_docker import DockerRemote
 
 T = TypeVar("T")
 

@@ -43,9 +43,9 @@ from checkers.linearizable import (
     decide,
     prepare_entries,
 )
-from checkers.models import CAS, READ, UNKNOWN, WRITE, Model, show
-from checkers.search import Entry, Outcome, SearchTimeout
-from checkers.zones import Conflict
+from checkers.linearizable.models import CAS, READ, UNKNOWN, WRITE, Model, show
+from checkers.linearizable.search import Entry, Outcome, SearchTimeout
+from checkers.linearizable.zones import Conflict
 from harness.history import FAIL, OK, Op
 
 __all__ = ["explain_key", "longest_prefix", "minimal_witness", "timed_out", "when_"]

@@ -25,8 +25,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-import harness
-from harness.db import Context
+from harness.api import Context
 from harness.errors import ConfigError, RemoteError
 
 MODES = ("primary", "raft", "lease", "fenced", "lww", "async")
@@ -39,7 +38,7 @@ READY_TIMEOUT = 10.0
 
 
 def source_dir() -> Path:
-    return Path(harness.__file__).resolve().parent.parent / "docker" / "kvstore"
+    return Path(__file__).resolve().parents[2] / "docker" / "kvstore"
 
 
 # Shell run on the node: the pid of a live kvstore from the pidfile, or nothing. A stale

@@ -55,9 +55,19 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from checkers.models import CAS, READ, UNKNOWN, WRITE, Model, ModelError, freeze, get_model, is_pure
-from checkers.search import Entry, Outcome, SearchTimeout, search
-from checkers.zones import INF, ZoneOutcome, check_unique_steps, zones
+from checkers.linearizable.models import (
+    CAS,
+    READ,
+    UNKNOWN,
+    WRITE,
+    Model,
+    ModelError,
+    freeze,
+    get_model,
+    is_pure,
+)
+from checkers.linearizable.search import Entry, Outcome, SearchTimeout, search
+from checkers.linearizable.zones import INF, ZoneOutcome, check_unique_steps, zones
 from harness.errors import ConfigError, HistoryFormatError
 from harness.history import FAIL, INVOKE, NEMESIS, OK, Op
 
@@ -426,7 +436,7 @@ def check_key(kh: KeyHistory, m: Model, init: Any, deadline: float | None, sourc
               explain_budget: float | None) -> dict[str, Any]:
     """One key's result dict. ``explain_budget``: seconds for a full explanation (None:
     only a sentence)."""
-    from checkers import explain  # explain imports this module
+    from checkers.linearizable import explain  # explain imports this module
 
     n = len(kh.calls)
     try:

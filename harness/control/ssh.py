@@ -26,8 +26,9 @@ from typing import Self
 
 import paramiko
 
+from harness.api import Command, Result
+from harness.control.remote import command_text, is_timeout, timeout_argv
 from harness.errors import RemoteError, RemoteTimeout
-from harness.remote import Command, Result, command_text, is_timeout, timeout_argv
 
 
 class SSHRemote:

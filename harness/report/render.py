@@ -32,10 +32,10 @@ from urllib.parse import quote
 import jinja2
 
 from harness import __version__
-from harness.analysis import fault_windows
-from harness.digest import Digest, digest_file, digest_lines
+from harness.faults import fault_windows
 from harness.history import NEMESIS, Op
-from harness.timeline import (
+from harness.report.digest import Digest, digest_file, digest_lines
+from harness.report.timeline import (
     Bar,
     Chart,
     compact,
@@ -323,7 +323,7 @@ def _plots(d: Digest | None, faults: list[dict[str, Any]], duration_s: float,
     if d is None or not d.calls:
         return {}
     try:
-        from harness import plots
+        from harness.report import plots
     except ImportError as e:  # matplotlib missing: the report still renders, without pictures
         notes.append(f"plots left out: {e}")
         return {}

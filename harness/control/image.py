@@ -39,7 +39,7 @@ from harness.errors import ClusterError
 
 Log = Callable[[str], None]
 
-NODE_DIR = Path(__file__).resolve().parent.parent / "docker" / "node"
+NODE_DIR = Path(__file__).resolve().parents[2] / "docker" / "node"
 PACKAGES_FILE = NODE_DIR / "packages.txt"
 SUITE = "trixie"
 MIRROR = "http://deb.debian.org/debian"

@@ -21,22 +21,16 @@ from typing import Any
 
 from harness import __version__, registry
 from harness import generators as g
-from harness.analysis import (
-    StatsChecker,
-    compose_checks,
-    counts,
-    coverage,
-    fault_windows,
-    infer_faults,
-)
-from harness.db import Context, HasLogFiles
+from harness.api import Context, HasLogFiles, Package, Prepares, Workload
+from harness.control.parallel import on_nodes
 from harness.errors import ConfigError, SplitbrainError
+from harness.faults import coverage, fault_windows, infer_faults
 from harness.history import HistoryWriter, read_jsonl
-from harness.parallel import on_nodes
-from harness.plugins import Package, Prepares, Workload
-from harness.runner import LiveStats, Runner
+from harness.runtime.analysis import StatsChecker, counts
+from harness.runtime.runner import LiveStats, Runner
 from harness.spec import TestSpec
 from harness.store import new_run_dir, write_json
+from harness.verdicts import compose_checks
 
 log = logging.getLogger("splitbrain")
 
@@ -127,8 +121,8 @@ def run_test(spec: TestSpec, *, store: Path | str = "store", leave_running: bool
     from nemeses.compose import compose
 
     plugins = load_plugins(spec)
-    from harness.cluster import Cluster, cluster_lock
-    from harness.image import ensure_image
+    from harness.control.cluster import Cluster, cluster_lock
+    from harness.control.image import ensure_image
 
     pkg = compose(plugins.packages) if plugins.packages else None
     run_dir = new_run_dir(store, spec.name)
@@ -309,7 +303,7 @@ def analyse(run_dir: Path, *, spec: TestSpec, workload: Workload | None = None,
 
 def _report(run_dir: Path, note: Callable[[str], None]) -> Path | None:
     try:
-        from harness.report import render_report
+        from harness.report.render import render_report
 
         return render_report(run_dir)
     except Exception as e:  # a broken report must not lose the verdict

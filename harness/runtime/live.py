@@ -15,7 +15,7 @@ from rich.live import Live
 from rich.table import Table
 
 from harness.history import FAIL, INFO, OK
-from harness.runner import LiveStats
+from harness.runtime.runner import LiveStats
 from harness.spec import TestSpec
 
 
