@@ -7,66 +7,17 @@ a checker that raises is "unknown", verdicts merge false > unknown > true).
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from harness.api import Checker
 from harness.faults import fault_windows
-from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, Op
+from harness.history import FAIL, INFO, NEMESIS, OK, Op, Pair, pairs
 from harness.verdicts import compose_checks
 
 __all__ = ["Compose", "Pair", "active_faults", "cap", "faults_of", "latency_summary",
            "pairs", "seconds"]
 
 MAX_LISTED = 50  # rows of any anomaly list in a result; the counts are always complete
-
-
-@dataclass(slots=True)
-class Pair:
-    """A client op: its invocation and completion (None: never completed)."""
-
-    invoke: Op
-    complete: Op | None
-
-    @property
-    def type(self) -> str:
-        """ok, fail, info; a never-completed op counts as info."""
-        return INFO if self.complete is None else self.complete.type
-
-    @property
-    def value(self) -> Any:
-        """The completion's value for an ok op, else the invocation's."""
-        c = self.complete
-        return c.value if c is not None and c.type == OK else self.invoke.value
-
-    @property
-    def start(self) -> int:
-        return self.invoke.time
-
-    @property
-    def end(self) -> int | None:
-        """Completion time; None if the op never completed."""
-        return None if self.complete is None else self.complete.time
-
-
-def pairs(ops: list[Op]) -> Iterator[Pair]:
-    """Client invocations with their completions, in invocation order. Tolerant: a stray
-    completion is skipped, an invocation still open at the end never completed."""
-    open_: dict[Any, Pair] = {}
-    out: list[Pair] = []
-    for op in ops:
-        if op.process == NEMESIS:
-            continue
-        if op.type == INVOKE:
-            p = Pair(op, None)
-            open_[op.process] = p
-            out.append(p)
-            continue
-        p2 = open_.pop(op.process, None)
-        if p2 is not None and p2.invoke.f == op.f:
-            p2.complete = op
-    return iter(out)
 
 
 def seconds(ns: int | None) -> float | None:

@@ -16,13 +16,14 @@ A db speaks to nodes only through a Remote, so the same db runs on containers or
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from harness.generators import Generator
 from harness.history import Op
+from harness.spec import TestSpec
 
 Command = str | Sequence[str]
 
@@ -68,14 +69,19 @@ class Context:
     ``ips`` maps node -> address on the data network, as Docker reports it.
     """
 
-    spec: Any
+    spec: TestSpec
     nodes: list[str]
     remotes: dict[str, Remote]
     ips: dict[str, str]
     run_dir: Path
     log: Callable[[str], None] = print
-    db: Any = None
+    db: DB | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def options(self) -> Mapping[str, Any]:
+        """The test's ``--option KEY=VALUE`` pairs."""
+        return self.spec.options
 
 
 @runtime_checkable
@@ -85,6 +91,61 @@ class DB(Protocol):
 
     def teardown(self, ctx: Context, node: str) -> None:
         """Stop the db on ``node`` and wipe its data."""
+
+
+@dataclass(frozen=True)
+class Mode:
+    """One way a db can run, declared by the db: what it promises and the verdict a test
+    should reach under each fault (``expect``: nemesis name -> True | False | "unknown";
+    a nemesis not listed falls back to ``expect_default``)::
+
+        Mode("lww", "last write wins by wall clock: loses writes under clock skew",
+             expect={"clock": False, "none": True}, expect_default=False)
+    """
+
+    name: str
+    promise: str
+    expect: Mapping[str, bool | str] = field(default_factory=dict)
+    expect_default: bool | str = "unknown"
+
+    def expected(self, nemesis: str) -> bool | str:
+        return self.expect.get(nemesis, self.expect_default)
+
+
+@runtime_checkable
+class HasModes(Protocol):
+    """A db that can run in several modes (``--mode``); the first is the default."""
+
+    modes: Sequence[Mode]
+
+
+class StoreError(Exception):
+    """What a KV client raises when an operation did not answer ok. ``definite``: the
+    operation surely did not take effect (the workload records fail, else info)."""
+
+    definite: bool
+
+
+@runtime_checkable
+class KV(Protocol):
+    """The key-value client a db hands to workloads (register, set, counter, bank ...).
+    Each call raises a StoreError subclass on anything but success."""
+
+    def read(self, key: Any) -> Any: ...
+
+    def write(self, key: Any, value: Any) -> None: ...
+
+    def cas(self, key: Any, expected: Any, new: Any) -> bool: ...
+
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class HasKV(Protocol):
+    """A db whose nodes speak key-value: ``kv(ctx, node)`` connects a new client to
+    ``node``. Workloads reach the db only through this."""
+
+    def kv(self, ctx: Context, node: str) -> KV: ...
 
 
 @runtime_checkable
@@ -136,7 +197,9 @@ class Workload(Protocol):
     def final_generator(self, ctx: Context) -> Generator | None:
         """Client ops after the faults are healed (e.g. a final read of every key)."""
 
-    def checker(self, ctx: Context) -> Checker: ...
+    def checkers(self, ctx: Context) -> dict[str, Checker]:
+        """The checkers of this workload's history, by the name results.json files them
+        under: ``{"linearizable": LinearizableChecker(...)}``. The runtime adds ``stats``."""
 
 
 @runtime_checkable

@@ -16,7 +16,7 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,10 @@ class Op:
     @property
     def is_client(self) -> bool:
         return self.process != NEMESIS
+
+    def with_(self, **changes: Any) -> Op:
+        """A copy with some fields changed: ``op.with_(index=7, time=1203344)``."""
+        return replace(self, **changes)
 
 
 class HistoryWriter:
@@ -173,18 +177,64 @@ def write_jsonl(path: Path | str, ops: Iterable[Op]) -> None:
             f.write(json.dumps(op.to_dict(), default=_json_default, separators=(",", ":")) + "\n")
 
 
-def pair_index(ops: list[Op]) -> dict[int, int]:
-    """Map position of each invocation to the position of its completion (client ops only).
-    An invocation with no completion is absent from the map (it is treated as info)."""
-    open_: dict[Any, int] = {}
-    pairs: dict[int, int] = {}
-    for i, op in enumerate(ops):
+# --- THE pairing of invocations with completions --------------------------------------------
+
+@dataclass(slots=True)
+class Pair:
+    """A client op: its invocation and its completion (None: never completed), with their
+    positions in the history they were paired from (``j`` None when never completed)."""
+
+    invoke: Op
+    complete: Op | None
+    i: int = -1
+    j: int | None = None
+
+    @property
+    def type(self) -> str:
+        """ok, fail, info; a never-completed op counts as info."""
+        return INFO if self.complete is None else self.complete.type
+
+    @property
+    def value(self) -> Any:
+        """The completion's value for an ok op, else the invocation's."""
+        c = self.complete
+        return c.value if c is not None and c.type == OK else self.invoke.value
+
+    @property
+    def start(self) -> int:
+        return self.invoke.time
+
+    @property
+    def end(self) -> int | None:
+        """Completion time; None if the op never completed."""
+        return None if self.complete is None else self.complete.time
+
+
+def pairs(ops: list[Op]) -> list[Pair]:
+    """Client invocations with their completions, in invocation order. Tolerant: a completion
+    with no open invocation of its process (or of another f) is skipped; an invocation still
+    open at the end never completed. Nemesis ops are not client ops and are left out.
+
+    >>> [(p.invoke.f, p.type) for p in pairs([Op("invoke", "read", 0), Op("ok", "read", 0)])]
+    [('read', 'ok')]
+    """
+    open_: dict[Any, Pair] = {}
+    out: list[Pair] = []
+    for n, op in enumerate(ops):
         if op.process == NEMESIS:
             continue
         if op.type == INVOKE:
-            open_[op.process] = i
-        else:
-            j = open_.pop(op.process, None)
-            if j is not None:
-                pairs[j] = i
-    return pairs
+            p = Pair(op, None, n)
+            open_[op.process] = p
+            out.append(p)
+            continue
+        p2 = open_.pop(op.process, None)
+        if p2 is not None and p2.invoke.f == op.f:
+            p2.complete, p2.j = op, n
+    return out
+
+
+def pair_index(ops: list[Op]) -> dict[int, int]:
+    """Position of each invocation -> position of its completion (client ops only). An
+    invocation with no completion is absent (it is treated as info)."""
+    return {p.i: p.j for p in pairs(ops) if p.j is not None}

@@ -1,4 +1,13 @@
-"""Synthetic register histories that are linearizable by construction (for tests and benches).
+"""What a plugin author tests with: fakes and a synthesiser, no Docker needed.
+
+    ctx = fake_context(nodes=("n1", "n2", "n3"), options={"targets": "primaries"})
+    ctx.remotes["n1"].calls          # every command a nemesis or db ran on n1 (FakeRemote)
+    register_history(seed=7, n_ops=6, keys=1)   # a linearizable register history
+
+``fake_context`` builds the Context a db, nemesis or client is handed, with a FakeRemote
+per node (harness.control.fake: records commands, answers from a script).
+
+Synthetic register histories that are linearizable by construction (for tests and benches).
 
 A sequential register per key is driven by ``processes`` concurrent workers on a virtual
 clock. Each op takes effect atomically at a random moment between its invocation and its
@@ -16,12 +25,36 @@ read names the one op that wrote what it saw, which makes corruptions easy to re
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from harness.api import DB, Context, Remote
+from harness.control.fake import FakeRemote, Responses
 from harness.history import FAIL, INFO, INVOKE, OK, Op
+from harness.spec import TestSpec
 
-__all__ = ["register_history"]
+__all__ = ["FakeRemote", "fake_context", "register_history"]
+
+
+def fake_context(nodes: Sequence[str] = ("n1", "n2", "n3"), *,
+                 options: Mapping[str, Any] | None = None, spec: TestSpec | None = None,
+                 responses: Mapping[str, Responses] | None = None,
+                 remotes: Mapping[str, Remote] | None = None, db: DB | None = None,
+                 run_dir: Path | str = ".", log: Callable[[str], None] = print) -> Context:
+    """A Context over ``nodes`` with a FakeRemote each (``responses[node]`` scripts its
+    answers), the spec's ``options`` set, addresses 10.0.0.1, 10.0.0.2, ..."""
+    nodes = list(nodes)
+    if spec is None:
+        spec = TestSpec(nodes=tuple(nodes) or ("n1",), options=dict(options or {}))
+    elif options is not None:
+        spec = spec.with_(options=dict(options))
+    rs: dict[str, Remote] = dict(remotes) if remotes is not None else {
+        n: FakeRemote(n, (responses or {}).get(n)) for n in nodes}
+    ips = {n: f"10.0.0.{i}" for i, n in enumerate(nodes, 1)}
+    return Context(spec=spec, nodes=nodes, remotes=rs, ips=ips, run_dir=Path(run_dir),
+                   log=log, db=db)
 
 
 @dataclass

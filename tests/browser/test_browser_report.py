@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import console_errors, no_xss, open_page, screenshot
 from report_load import make_run_dir
 from selenium.webdriver.common.by import By
 
 from harness.report.render import render_report
+from tests.browser.conftest import console_errors, no_xss, open_page, screenshot
 
 pytestmark = pytest.mark.browser
 

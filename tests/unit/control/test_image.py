@@ -14,7 +14,7 @@ import pytest
 from harness.control import image
 from harness.errors import ClusterError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 NEEDED = {"python3", "iptables", "iproute2", "procps", "faketime", "libfaketime",
           "openssh-server", "tini", "netcat-openbsd", "iputils-ping", "coreutils",
           "ca-certificates"}

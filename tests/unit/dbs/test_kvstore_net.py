@@ -7,7 +7,7 @@ import random
 import sys
 from pathlib import Path
 
-KVDIR = Path(__file__).resolve().parents[2] / "docker" / "kvstore"
+KVDIR = Path(__file__).resolve().parents[3] / "docker" / "kvstore"
 sys.path.insert(0, str(KVDIR))
 
 from kv_local import free_ports

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-KVDIR = Path(__file__).resolve().parents[2] / "docker" / "kvstore"
+KVDIR = Path(__file__).resolve().parents[3] / "docker" / "kvstore"
 sys.path.insert(0, str(KVDIR))
 
 from kv_raft import RaftStorage

@@ -9,7 +9,7 @@ import pytest
 
 from dbs.kvstore.client import KVClient, KVError
 
-KVDIR = Path(__file__).resolve().parents[2] / "docker" / "kvstore"
+KVDIR = Path(__file__).resolve().parents[3] / "docker" / "kvstore"
 sys.path.insert(0, str(KVDIR))
 
 from kv_local import LocalCluster
