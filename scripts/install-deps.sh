@@ -5,7 +5,7 @@
 #   mmdebstrap              builds the node image's root filesystem from deb.debian.org
 #   debian-archive-keyring  with the trixie keys (bookworm's 2023.3+deb12u1 and later have
 #                           them) so mmdebstrap can verify the trixie archive
-#   chromium, chromium-driver, fonts-dejavu-core
+#   chromium, chromium-driver, fonts-dejavu-core  (only with --browser: scripts/test.sh)
 #                           headless browser for tests/browser (report, store browser and
 #                           campaign pages, driven by selenium) and bench/report_load.py
 #
@@ -17,20 +17,25 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
+with_browser=0
+[ "${1:-}" = "--browser" ] && with_browser=1
+
 missing=()
 browser=()   # installed without recommends: chromium recommends desktop services we do not need
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 
 have mmdebstrap || missing+=(mmdebstrap)
-for pkg in chromium chromium-driver fonts-dejavu-core; do
-  have "$pkg" || browser+=("$pkg")
-done
+if [ $with_browser -eq 1 ]; then
+  for pkg in chromium chromium-driver fonts-dejavu-core; do
+    have "$pkg" || browser+=("$pkg")
+  done
+fi
 if [ ! -e /usr/share/keyrings/debian-archive-trixie-stable.gpg ]; then
   missing+=(debian-archive-keyring)   # an older keyring: install the current one
 fi
 
 if [ ${#missing[@]} -eq 0 ] && [ ${#browser[@]} -eq 0 ]; then
-  echo "install-deps: Debian packages already present (mmdebstrap, trixie keyring, chromium)"
+  echo "install-deps: Debian packages already present (mmdebstrap, trixie keyring$([ $with_browser -eq 1 ] && echo ", chromium"))"
   exit 0
 fi
 
@@ -49,7 +54,7 @@ if ! have mmdebstrap || [ ! -e /usr/share/keyrings/debian-archive-trixie-stable.
   echo "install-deps: error: mmdebstrap or the trixie archive keyring is still missing" >&2
   exit 1
 fi
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+if [ $with_browser -eq 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
   echo "install-deps: error: chromium or chromedriver is still missing" >&2
   exit 1
 fi

@@ -254,19 +254,20 @@ def _with_deadline(fn: Callable[[], T], timeout: float) -> T:
     The Docker SDK's own timeout applies per socket read, not to a whole transfer; a thread is
     the only way to bound a call we cannot interrupt. A call that overruns is abandoned.
     """
-    box: dict[str, Any] = {}
+    value: list[T] = []
+    error: list[BaseException] = []
 
     def target() -> None:
         try:
-            box["value"] = fn()
-        except Exception as e:  # noqa: BLE001 -- re-raised in the caller's thread below
-            box["error"] = e
+            value.append(fn())
+        except Exception as e:  # re-raised in the caller's thread below
+            error.append(e)
 
     t = threading.Thread(target=target, name="docker-call", daemon=True)
     t.start()
     t.join(timeout)
     if t.is_alive():
         raise TimeoutError
-    if "error" in box:
-        raise box["error"]
-    return box["value"]  # type: ignore[no-any-return]
+    if error:
+        raise error[0]
+    return value[0]

@@ -212,12 +212,15 @@ class _SFTPSession:
     def __enter__(self) -> paramiko.SFTPClient:
         transport = self.remote._transport(self.what)
         try:
-            self.sftp = paramiko.SFTPClient.from_transport(transport)
+            sftp = paramiko.SFTPClient.from_transport(transport)
         except (paramiko.SSHException, OSError) as e:
             raise self.remote._error(self.what, f"cannot start sftp: {e}") from None
-        assert self.sftp is not None
-        self.sftp.get_channel().settimeout(self.timeout)
-        return self.sftp
+        channel = sftp.get_channel() if sftp is not None else None
+        if sftp is None or channel is None:
+            raise self.remote._error(self.what, "sftp session has no channel")
+        channel.settimeout(self.timeout)
+        self.sftp = sftp
+        return sftp
 
     def __exit__(self, typ: type[BaseException] | None, exc: BaseException | None,
                  tb: object) -> None:
