@@ -19,17 +19,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dbs.kvstore.db import KVStoreDB  # noqa: E402
-from harness.api import Context  # noqa: E402
-from harness.control.cluster import Cluster, cluster_lock  # noqa: E402
-from harness.control.image import ensure_image  # noqa: E402
-from harness.control.parallel import on_nodes  # noqa: E402
-from harness.history import NEMESIS, Op  # noqa: E402
-from harness.spec import TestSpec, node_names  # noqa: E402
-from nemeses.clock import ClockNemesis  # noqa: E402
-from nemeses.packet import PacketNemesis  # noqa: E402
-from nemeses.partition import PartitionNemesis  # noqa: E402
-from nemeses.process import KillNemesis, PauseNemesis  # noqa: E402
+from dbs.kvstore.db import KVStoreDB
+from harness.api import Context
+from harness.control.cluster import Cluster, cluster_lock
+from harness.control.image import ensure_image
+from harness.control.parallel import on_nodes
+from harness.history import NEMESIS, Op
+from harness.spec import TestSpec, node_names
+from nemeses.clock import ClockNemesis
+from nemeses.packet import PacketNemesis
+from nemeses.partition import PartitionNemesis
+from nemeses.process import KillNemesis, PauseNemesis
 
 NAME = "bench-nemesis"
 

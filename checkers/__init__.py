@@ -1,12 +1,15 @@
-"""History checkers.
+"""History checkers: each reads a history (``list[Op]``) and returns a verdict with its
+evidence as data. A room that imports only the model (harness.api, harness.history,
+harness.faults, harness.verdicts, harness.errors, harness.options, harness.spec): never the
+runtime, control, report or app, never a db.
 
-Linearizability: ``checkers.linearizable.check_history`` checks a history key by key
-(``checkers.check.check_file`` reads a file first: ``checkers.formats``, our jsonl, Jepsen's
-EDN and log). Models live in ``checkers.models``; a key is decided by the zone checker
-(``checkers.zones``, registers with unique written values) or the search
-(``checkers.search``), and explained by ``checkers.explain``.
-
-The other checkers, each ``check(test, ops) -> {"valid": ...}``: ``checkers.lost_update``,
-``checkers.counter``, ``checkers.sets`` (set, set-full), ``checkers.unique_ids``,
-``checkers.bank``, ``checkers.exceptions``; ``checkers.common.Compose`` runs several as one.
+    linearizable/  linearizability key by key: models, search, zones, index (per-key
+                   histories, the entry builder), decide, explain, result (typed results),
+                   checker; ``from checkers.linearizable import check_history,
+                   LinearizableChecker``
+    formats/       history readers: our jsonl, Jepsen's EDN and log (``load``, ``sniff``)
+    check.py       ``splitbrain check``'s engine: read a file, check its linearizability
+    common.py      what the other checkers share (times, fault windows, caps, Compose)
+    lost_update, counter, sets (set, set-full), unique_ids, bank, exceptions
+                   the other checkers, each ``check(test, ops) -> {"valid": ...}``
 """

@@ -16,12 +16,23 @@ store turns map keys into strings).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, TypedDict
 
-from checkers.common import cap, pairs, seconds
-from harness.history import OK, Op
+from checkers.common import cap, seconds
+from harness.history import OK, Op, pairs
 
 __all__ = ["BankChecker"]
+
+
+class BankResult(TypedDict):
+    """The bank checker's result (``check`` returns it as a plain dict)."""
+
+    valid: bool | str
+    read_count: int
+    bad_read_count: int
+    bad_reads: list[dict[str, Any]]   # capped
+    expected_total: int | None
+    transfers: dict[str, int]         # ok / fail / info counts
 
 
 class BankChecker:
@@ -53,9 +64,9 @@ class BankChecker:
         valid: bool | str = not bad
         if valid and n_reads == 0:
             valid = "unknown"
-        return {"valid": valid, "read_count": n_reads, "bad_read_count": len(bad),
-                "bad_reads": cap(bad), "expected_total": expected,
-                "transfers": {t: transfers[t] for t in ("ok", "fail", "info")}}
+        return dict(BankResult(valid=valid, read_count=n_reads, bad_read_count=len(bad),
+                               bad_reads=cap(bad), expected_total=expected,
+                               transfers={t: transfers[t] for t in ("ok", "fail", "info")}))
 
     def _judge(self, value: Any, expected: int | None) -> dict[str, Any]:
         if not isinstance(value, dict):

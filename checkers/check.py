@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from checkers.formats import load, resolve_path, sniff
-from checkers.linearizable import _UNSET, check_history
+from checkers.linearizable import UNSET, FileResult, check_history
 from checkers.linearizable.models import get_model
 
 __all__ = ["check_file"]
@@ -22,7 +22,7 @@ __all__ = ["check_file"]
 
 def check_file(path: str | Path, *, model: str = "cas-register", independent: bool = False,
                fmt: str = "auto", timeout: float | None = None,
-               initial: Any = _UNSET) -> dict[str, Any]:
+               initial: Any = UNSET) -> FileResult:
     """Check the history at ``path`` (a file, or a run directory holding history.jsonl).
 
     ``seconds`` is the time spent checking only; reading and parsing the file is
@@ -38,7 +38,7 @@ def check_file(path: str | Path, *, model: str = "cas-register", independent: bo
     ops = load(p, fmt=used, independent=independent)
     read_seconds = time.monotonic() - t0
     res = check_history(ops, model=model, timeout=timeout, initial=initial, source=str(p))
-    return {"path": str(path), "format": used, "valid": res["valid"], "model": res["model"],
-            "op_count": len(ops), "read_seconds": read_seconds, "seconds": res["seconds"],
-            "explain_seconds": res["explain_seconds"], "keys": res["keys"],
-            "error": res["error"]}
+    return FileResult(path=str(path), format=used, valid=res["valid"], model=res["model"],
+                      op_count=len(ops), read_seconds=read_seconds, seconds=res["seconds"],
+                      explain_seconds=res["explain_seconds"], keys=res["keys"],
+                      error=res["error"])

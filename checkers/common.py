@@ -1,8 +1,8 @@
-"""What the history checkers beside linearizability share: pairing ops, times, fault windows,
-capped lists, latency summaries.
+"""What the history checkers beside linearizability share: times, fault windows, capped
+lists, latency summaries. (Pairing ops is harness.history.pairs.)
 
 A checker is any object with ``check(test, ops) -> {"valid": True | False | "unknown", ...}``
-(harness.plugins.Checker); ``Compose`` runs several as one (harness.analysis.compose_checks:
+(harness.api.Checker); ``Compose`` runs several as one (harness.verdicts.compose_checks:
 a checker that raises is "unknown", verdicts merge false > unknown > true).
 """
 from __future__ import annotations
@@ -11,11 +11,10 @@ from typing import Any
 
 from harness.api import Checker
 from harness.faults import fault_windows
-from harness.history import FAIL, INFO, NEMESIS, OK, Op, Pair, pairs
+from harness.history import FAIL, INFO, NEMESIS, OK, Op
 from harness.verdicts import compose_checks
 
-__all__ = ["Compose", "Pair", "active_faults", "cap", "faults_of", "latency_summary",
-           "pairs", "seconds"]
+__all__ = ["Compose", "active_faults", "cap", "faults_of", "latency_summary", "seconds"]
 
 MAX_LISTED = 50  # rows of any anomaly list in a result; the counts are always complete
 
@@ -70,7 +69,7 @@ def latency_summary(ns: list[int]) -> dict[str, float] | None:
 
 class Compose:
     """Several checkers as one: ``Compose({"counter": CounterChecker(), ...})``. The result
-    is harness.analysis.compose_checks's: {"valid": merged, "checkers": {name: result}}."""
+    is harness.verdicts.compose_checks's: {"valid": merged, "checkers": {name: result}}."""
 
     def __init__(self, checkers: dict[str, Checker]):
         self.checkers = dict(checkers)

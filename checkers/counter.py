@@ -21,13 +21,26 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from typing import Any
+from typing import Any, TypedDict
 
-from checkers.common import cap, pairs, seconds
+from checkers.common import cap, seconds
 from checkers.linearizable.models import freeze
-from harness.history import FAIL, OK, Op
+from harness.history import FAIL, OK, Op, pairs
 
 __all__ = ["CounterChecker"]
+
+
+class CounterResult(TypedDict):
+    """The counter checker's result (``check`` returns it as a plain dict)."""
+
+    valid: bool | str
+    reads: int
+    error_count: int
+    errors: list[dict[str, Any]]       # reads outside [lower, upper], capped
+    bad_values: list[dict[str, Any]]   # adds whose value is not an integer, capped
+    acknowledged_sum: dict[str, int]   # per key
+    possible_sum: dict[str, int]
+    final_reads: dict[str, Any]
 
 
 class CounterChecker:
@@ -81,10 +94,10 @@ class CounterChecker:
         valid: bool | str = not errors and not bad_values
         if valid and n_reads == 0:
             valid = "unknown"  # nothing was observed
-        return {"valid": valid, "reads": n_reads, "error_count": len(errors),
-                "errors": cap(errors), "bad_values": cap(bad_values),
-                "acknowledged_sum": _named(acked), "possible_sum": _named(possible),
-                "final_reads": _named(final)}
+        return dict(CounterResult(valid=valid, reads=n_reads, error_count=len(errors),
+                                  errors=cap(errors), bad_values=cap(bad_values),
+                                  acknowledged_sum=_named(acked),
+                                  possible_sum=_named(possible), final_reads=_named(final)))
 
 
 class _Bounds:

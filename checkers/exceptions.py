@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from typing import Any
+from typing import Any, TypedDict
 
 from harness.history import INVOKE, NEMESIS, Op
 
@@ -33,6 +33,15 @@ def exception_class(error: Any) -> str | None:
         return None
     m = _CLASS.match(error)
     return m.group(1) if m else None
+
+
+class ExceptionsResult(TypedDict):
+    """The unhandled-exceptions checker's result (``check`` returns it as a plain dict):
+    always valid; one row per exception class: {"class", "count", "fs", "example"}."""
+
+    valid: bool
+    count: int
+    exceptions: list[dict[str, Any]]
 
 
 class UnhandledExceptionsChecker:
@@ -57,4 +66,4 @@ class UnhandledExceptionsChecker:
                                 "at": round(op.time / 1e9, 3) if op.time >= 0 else None}
         rows = [{"class": c, "count": n, "fs": dict(fs[c]), "example": example[c]}
                 for c, n in counts.most_common()]
-        return {"valid": True, "count": sum(counts.values()), "exceptions": rows}
+        return dict(ExceptionsResult(valid=True, count=sum(counts.values()), exceptions=rows))

@@ -29,13 +29,32 @@ A key with acknowledged updates and no ok read at all cannot be judged: the verd
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, TypedDict
 
-from checkers.common import active_faults, cap, faults_of, pairs, seconds
+from checkers.common import active_faults, cap, faults_of, seconds
 from checkers.linearizable.models import freeze
-from harness.history import INFO, OK, Op
+from harness.history import INFO, OK, Op, pairs
 
 __all__ = ["LostUpdateChecker"]
+
+
+class LostUpdateResult(TypedDict):
+    """The lost-update (and set) checker's result (``check`` returns it as a plain dict):
+    counts in full, each anomaly list (rows of op data) capped."""
+
+    valid: bool | str
+    attempt_count: int
+    acknowledged_count: int
+    lost_count: int
+    lost: list[dict[str, Any]]
+    unexpected_count: int
+    unexpected: list[dict[str, Any]]
+    duplicated_count: int
+    duplicated: list[dict[str, Any]]
+    recovered_count: int
+    keys_checked: int
+    keys_without_final_read: list[Any]
+    faults_known: bool
 
 
 class LostUpdateChecker:
@@ -95,13 +114,13 @@ class LostUpdateChecker:
         if valid and any(acked.get(k) for k in no_read):
             valid = "unknown"
         lost.sort(key=lambda r: (r["acknowledged_at"] or 0))
-        return {"valid": valid, "attempt_count": attempts, "acknowledged_count": ack_count,
-                "lost_count": len(lost), "lost": cap(lost),
-                "unexpected_count": len(unexpected), "unexpected": cap(unexpected),
-                "duplicated_count": len(duplicated), "duplicated": cap(duplicated),
-                "recovered_count": recovered, "keys_checked": len(final),
-                "keys_without_final_read": cap(no_read),
-                "faults_known": bool(windows)}
+        return dict(LostUpdateResult(
+            valid=valid, attempt_count=attempts, acknowledged_count=ack_count,
+            lost_count=len(lost), lost=cap(lost),
+            unexpected_count=len(unexpected), unexpected=cap(unexpected),
+            duplicated_count=len(duplicated), duplicated=cap(duplicated),
+            recovered_count=recovered, keys_checked=len(final),
+            keys_without_final_read=cap(no_read), faults_known=bool(windows)))
 
 
 def _elements(v: Any) -> set[Any]:

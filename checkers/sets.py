@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
-from typing import Any
+from typing import Any, TypedDict
 
-from checkers.common import cap, latency_summary, pairs, seconds
+from checkers.common import cap, latency_summary, seconds
 from checkers.linearizable.models import freeze
 from checkers.lost_update import LostUpdateChecker
-from harness.history import INFO, OK, Op
+from harness.history import INFO, OK, Op, pairs
 
 __all__ = ["SetChecker", "SetFullChecker"]
 
@@ -52,6 +52,29 @@ class SetChecker:
 
     def check(self, test: dict[str, Any], ops: list[Op]) -> dict[str, Any]:
         return self._inner.check(test, ops)
+
+
+class SetFullResult(TypedDict):
+    """The set-full checker's result (``check`` returns it as a plain dict): counts in
+    full, each anomaly list (rows of op data) capped."""
+
+    valid: bool | str
+    attempt_count: int
+    acknowledged_count: int
+    read_count: int
+    stable_count: int
+    lost_count: int
+    stale_count: int
+    never_read_count: int
+    unexpected_count: int
+    duplicated_count: int
+    lost: list[dict[str, Any]]
+    stale: list[dict[str, Any]]
+    never_read: list[dict[str, Any]]
+    unexpected: list[dict[str, Any]]
+    duplicated: list[dict[str, Any]]
+    stable_latencies: dict[str, float] | None
+    lost_latencies: dict[str, float] | None
 
 
 class SetFullChecker:
@@ -74,17 +97,15 @@ class SetFullChecker:
                                  or (self.linearizable and out.stale))
         if valid and out.n_reads == 0:
             valid = "unknown"
-        return {"valid": valid, "attempt_count": out.attempts,
-                "acknowledged_count": out.acked, "read_count": out.n_reads,
-                "stable_count": out.stable, "lost_count": len(out.lost),
-                "stale_count": len(out.stale), "never_read_count": len(out.never_read),
-                "unexpected_count": len(out.unexpected),
-                "duplicated_count": len(out.duplicated),
-                "lost": cap(out.lost), "stale": cap(out.stale),
-                "never_read": cap(out.never_read), "unexpected": cap(out.unexpected),
-                "duplicated": cap(out.duplicated),
-                "stable_latencies": latency_summary(out.stable_lat),
-                "lost_latencies": latency_summary(out.lost_lat)}
+        return dict(SetFullResult(
+            valid=valid, attempt_count=out.attempts, acknowledged_count=out.acked,
+            read_count=out.n_reads, stable_count=out.stable, lost_count=len(out.lost),
+            stale_count=len(out.stale), never_read_count=len(out.never_read),
+            unexpected_count=len(out.unexpected), duplicated_count=len(out.duplicated),
+            lost=cap(out.lost), stale=cap(out.stale), never_read=cap(out.never_read),
+            unexpected=cap(out.unexpected), duplicated=cap(out.duplicated),
+            stable_latencies=latency_summary(out.stable_lat),
+            lost_latencies=latency_summary(out.lost_lat)))
 
 
 class _Tally:

@@ -13,13 +13,24 @@ value. No ok op at all: "unknown".
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
-from checkers.common import cap, pairs, seconds
+from checkers.common import cap, seconds
 from checkers.linearizable.models import freeze
-from harness.history import OK, Op
+from harness.history import OK, Op, pairs
 
 __all__ = ["UniqueIdsChecker"]
+
+
+class UniqueIdsResult(TypedDict):
+    """The unique-ids checker's result (``check`` returns it as a plain dict)."""
+
+    valid: bool | str
+    attempted_count: int
+    acknowledged_count: int
+    duplicated_count: int
+    duplicated: list[dict[str, Any]]  # capped
+    range: list[int] | None           # [smallest, largest] integer id
 
 
 class UniqueIdsChecker:
@@ -44,6 +55,7 @@ class UniqueIdsChecker:
         valid: bool | str = not dups
         if valid and acked == 0:
             valid = "unknown"
-        return {"valid": valid, "attempted_count": attempts, "acknowledged_count": acked,
-                "duplicated_count": len(dups), "duplicated": cap(dups),
-                "range": [min(ints), max(ints)] if ints else None}
+        return dict(UniqueIdsResult(valid=valid, attempted_count=attempts,
+                                    acknowledged_count=acked, duplicated_count=len(dups),
+                                    duplicated=cap(dups),
+                                    range=[min(ints), max(ints)] if ints else None))

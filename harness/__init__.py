@@ -1,10 +1,11 @@
 """splitbrain: Jepsen-style fault injection and history checking on Docker.
 
-The modules directly in this package are the model every room sees: api (the protocols and
-the typed Context), history (Op and THE pairing), generators, spec, faults, verdicts,
-options, errors, registry, store; testing holds the fakes a plugin author tests with. The
-rooms above them: control/ (nodes), runtime/ (a run), report/ (rendering), app/ (the CLI and
-the programs on top). The model imports none of them. ARCHITECTURE.md has the map.
+This package's top-level modules are the model every plugin sees (api, history, generators,
+packages, spec, faults, verdicts, options, errors, registry, store): they import nothing but
+each other. harness.testing adds fakes and conformance checks for plugin authors (model and
+harness.control). The rooms above: control/ (nodes), runtime/ (a run), report/ (report.html),
+app/ (the programs). ARCHITECTURE.md draws the walls; tests/unit/test_architecture.py
+checks them.
 """
 
 __version__ = "0.1.0"

@@ -6,10 +6,11 @@ Nobody subclasses anything; a plugin is any object with the right methods.
     DB          setup / teardown on a node
       Killable, Pausable, HasLogFiles, HasPrimaries        optional, tested with isinstance
     Client      per-process connection: invoke(ctx, op) -> completion op
-    Workload    client factory + generators + checker
+    Workload    client factory + generators + checkers by name
     Nemesis     setup / invoke(ctx, op) -> completion / teardown (heal everything, idempotent)
     Prepares    optional for a nemesis: change how the db starts
     Package     a nemesis with its generator, final (healing) generator and plot colour
+                (harness.packages.compose_packages makes one of several)
     Checker     check(test, ops) -> {"valid": true | false | "unknown", ...}
 
 A db speaks to nodes only through a Remote, so the same db runs on containers or real hosts.
@@ -121,7 +122,8 @@ class HasModes(Protocol):
 
 class StoreError(Exception):
     """What a KV client raises when an operation did not answer ok. ``definite``: the
-    operation surely did not take effect (the workload records fail, else info)."""
+    operation surely did not take effect (the workload records fail, else info). A db's
+    client raises subclasses of it (kvstore: KVError, also a SplitbrainError)."""
 
     definite: bool
 
@@ -138,6 +140,32 @@ class KV(Protocol):
     def cas(self, key: Any, expected: Any, new: Any) -> bool: ...
 
     def close(self) -> None: ...
+
+
+# A workload that needs more than read / write / cas asks for it with isinstance on one of
+# these (each is a KV with one more method); a db's client implements those it can.
+
+
+@runtime_checkable
+class KVIncr(KV, Protocol):
+    """A KV that adds to an integer atomically (an absent key counts as 0) and returns the
+    new value: the counter and unique-ids workloads."""
+
+    def incr(self, key: Any, delta: int = 1) -> int: ...
+
+
+@runtime_checkable
+class KVAppend(KV, Protocol):
+    """A KV whose keys can hold lists: ``append`` adds ``value`` at the end (lost-update)."""
+
+    def append(self, key: Any, value: Any) -> None: ...
+
+
+@runtime_checkable
+class KVAdd(KV, Protocol):
+    """A KV whose keys can hold sets (lists without duplicates): ``add`` (the set workload)."""
+
+    def add(self, key: Any, value: Any) -> None: ...
 
 
 @runtime_checkable

@@ -107,12 +107,14 @@ def as_op(x: Any) -> Answer:
     if x is None or x is PENDING:
         return x
     if isinstance(x, Op):
-        return Op(type=INVOKE, f=x.f, key=x.key, value=x.value, time=x.time, extra=x.extra)
+        if x.type == INVOKE and x.process == -1 and x.index == -1 and x.error is None:
+            return x  # frozen, so one op can be handed out any number of times
+        return Op(INVOKE, x.f, -1, x.key, x.value, -1, x.time, None, x.extra)
     if isinstance(x, dict):
         d = dict(x)
         f = d.pop("f")
-        return Op(type=INVOKE, f=f, key=d.pop("key", None), value=d.pop("value", None),
-                  time=d.pop("time", -1), extra=d or None)
+        return Op(INVOKE, f, -1, d.pop("key", None), d.pop("value", None), -1,
+                  d.pop("time", -1), None, d or None)
     raise TypeError(f"a generator produced {x!r}; expected an Op, a dict, PENDING or None")
 
 
@@ -181,7 +183,8 @@ class _Paced:
             return o
         if self.next_time is None or self.next_time < ctx.time:
             self.next_time = ctx.time
-        o.time = max(o.time, self.next_time)
+        if o.time < self.next_time:
+            o = o.with_(time=self.next_time)
         self.next_time = o.time + self.gap(ctx.rng)
         return o
 
@@ -265,14 +268,14 @@ class AnyOf:
                 else:
                     assert isinstance(o, Op)
                     held[i] = o
-        best = None
+        best: int | None = None
+        best_time = 0
         for i, o in enumerate(held):
-            if o is not None and (best is None or max(o.time, ctx.time) <
-                                  max(held[best].time, ctx.time)):  # type: ignore[union-attr]
-                best = i
+            if o is not None and (best is None or max(o.time, ctx.time) < best_time):
+                best, best_time = i, max(o.time, ctx.time)
         if best is not None:
-            o, held[best] = held[best], None
-            return o
+            chosen, held[best] = held[best], None
+            return chosen
         return PENDING if pending or not all(self.done) else None
 
     def update(self, ctx: GenContext, event: Op) -> None:
@@ -350,7 +353,8 @@ class Sleep:
     """No ops for ``seconds`` after it is first asked, then exhausted."""
 
     def __init__(self, seconds: float):
-        self.dt, self.until = int(seconds * SECOND), None  # type: ignore[var-annotated]
+        self.dt = int(seconds * SECOND)
+        self.until: int | None = None
 
     def op(self, ctx: GenContext) -> Answer:
         if self.until is None:
@@ -451,9 +455,8 @@ def simulate(gen: Generator, *, concurrency: int = 2, nemesis: bool = False, see
             assert op is not None
             in_flight -= 1
             ctype = OK if op.process == NEMESIS else (complete(op, rng) if complete else OK)
-            done = Op(type=ctype, f=op.f, process=op.process, key=op.key, value=op.value,
-                      time=t, error=None if ctype == OK else "simulated")
-            done.index = len(history)
+            done = Op(ctype, op.f, op.process, op.key, op.value, len(history), t,
+                      None if ctype == OK else "simulated")
             history.append(done)
             if ctype == INFO and w != NEMESIS:
                 procs[w] = int(procs[w]) + concurrency
@@ -476,16 +479,13 @@ def simulate(gen: Generator, *, concurrency: int = 2, nemesis: bool = False, see
             continue
         assert isinstance(o, Op)
         start = max(t, o.time if o.time >= 0 else t)
-        o.type, o.process, o.time = INVOKE, procs[w], start
-        o.index = len(history)
+        o = Op(INVOKE, o.f, procs[w], o.key, o.value, len(history), start, o.error, o.extra)
         history.append(o)
         in_flight += 1
         heapq.heappush(queue, (start + lat(o), seq, 0, w, o))
         seq += 1
     history.sort(key=lambda x: (x.time, x.index))
-    for i, o in enumerate(history):
-        o.index = i
-    return history
+    return [o.with_(index=i) for i, o in enumerate(history)]
 
 
 __all__ = [

@@ -9,14 +9,19 @@ An op is one line of history.jsonl:
 ``time.monotonic_ns()``. ``process`` is an int for clients and ``"nemesis"`` for the nemesis.
 Fields beyond the standard ones (``node``, ``clock_offsets``, ...) are kept in ``extra`` and
 written at the top level of the JSON object.
+
+An ``Op`` is frozen: a stage that stamps it (the runner's process and time, the history's
+index) makes a new one, ``op.with_(index=7)``, and whoever handed the op over keeps theirs.
+``extra`` stays a plain dict for speed and JSON, and is never mutated once the op is built:
+build a new dict (``{**(op.extra or {}), "node": "n1"}``) for a changed copy.
 """
 from __future__ import annotations
 
 import json
 import os
 import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +33,7 @@ NEMESIS = "nemesis"
 _STANDARD = ("index", "time", "type", "process", "f", "key", "value", "error")
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Op:
     type: str
     f: str
@@ -38,7 +43,23 @@ class Op:
     index: int = -1
     time: int = -1
     error: str | None = None
-    extra: dict[str, Any] | None = field(default=None)
+    extra: dict[str, Any] | None = None
+
+    def __init__(self, type: str, f: str, process: int | str = -1, key: Any = None,
+                 value: Any = None, index: int = -1, time: int = -1, error: str | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
+        # The generated frozen __init__ goes through object.__setattr__ per field, which
+        # doubled the cost of the four ops the runner builds per client op; the slots'
+        # own setters (bound below the class) do the same at half the cost.
+        _set_type(self, type)
+        _set_f(self, f)
+        _set_process(self, process)
+        _set_key(self, key)
+        _set_value(self, value)
+        _set_index(self, index)
+        _set_time(self, time)
+        _set_error(self, error)
+        _set_extra(self, extra)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -61,21 +82,63 @@ class Op:
     def complete(self, type: str, value: Any = None, error: str | None = None,
                  **extra: Any) -> Op:
         """The completion of this invocation: same process, f and key."""
-        return Op(type=type, f=self.f, process=self.process, key=self.key,
-                  value=self.value if value is None and type != OK else value,
-                  error=error, extra=extra or None)
+        return Op(type, self.f, self.process, self.key,
+                  self.value if value is None and type != OK else value, -1, -1, error,
+                  extra or None)
 
     @property
     def is_client(self) -> bool:
         return self.process != NEMESIS
 
     def with_(self, **changes: Any) -> Op:
-        """A copy with some fields changed: ``op.with_(index=7, time=1203344)``."""
-        return replace(self, **changes)
+        """A copy with some fields changed: ``op.with_(index=7, time=1203344)``.
+
+        Built positionally rather than by dataclasses.replace, which costs twice as much and
+        sits on the runner's hot path."""
+        if not _FIELDS.issuperset(changes):
+            return replace(self, **changes)  # raises the usual TypeError naming the field
+        get = changes.get
+        return Op(get("type", self.type), get("f", self.f), get("process", self.process),
+                  get("key", self.key), get("value", self.value), get("index", self.index),
+                  get("time", self.time), get("error", self.error), get("extra", self.extra))
+
+
+_FIELDS = frozenset(_STANDARD + ("extra",))
+assert tuple(f.name for f in fields(Op)) == (
+    "type", "f", "process", "key", "value", "index", "time", "error", "extra"), \
+    "Op.__init__ sets the fields by hand: keep it in step"
+(_set_type, _set_f, _set_process, _set_key, _set_value, _set_index, _set_time, _set_error,
+ _set_extra) = (vars(Op)[f.name].__set__ for f in fields(Op))
+
+
+COMPLETION_TYPES = (OK, FAIL, INFO)
+
+
+def completion_problems(invoke: Op, done: object) -> list[str]:
+    """What is wrong with ``done`` as the completion of ``invoke`` (empty: nothing). A
+    completion is an Op that keeps the invocation's process (or leaves it -1) and f and has
+    type ok, fail or info: the rule the runner enforces on every plugin answer.
+
+    >>> completion_problems(Op("invoke", "read", 3), Op("done", "read", 3))
+    ["type 'done' is not ok/fail/info"]
+    """
+    if not isinstance(done, Op):
+        return [f"got {type(done).__name__}, expected an Op (use op.complete(...))"]
+    problems = []
+    if done.type not in COMPLETION_TYPES:
+        problems.append(f"type {done.type!r} is not ok/fail/info")
+    if done.process not in (-1, invoke.process):
+        problems.append(f"process changed from {invoke.process!r} to {done.process!r}")
+    if done.f != invoke.f:
+        problems.append(f"f changed from {invoke.f!r} to {done.f!r}")
+    return problems
 
 
 class HistoryWriter:
     """Appends ops to history.jsonl as they happen; thread-safe; assigns ``index``.
+
+    ``append(op)`` returns the op as recorded: a new Op with its index (and the ``process``
+    and ``time`` the caller stamps, if given), which is the one to hand on.
 
     Each op is handed to the kernel with one ``write(2)`` on an O_APPEND descriptor before
     ``append`` returns, so a harness killed outright keeps every op it recorded. Only the
@@ -102,9 +165,15 @@ class HistoryWriter:
         else:
             self._dumps = enc.encode
 
-    def append(self, op: Op) -> Op:
+    def append(self, op: Op, *, process: int | str | None = None,
+               clock: Callable[[], int] | None = None) -> Op:
+        """Record ``op`` with the next index; with ``process``, under that process; with
+        ``clock``, at ``clock()`` read under the lock, so that index order is time order
+        across threads. Returns the recorded op (one copy, whatever is stamped)."""
         with self._lock:
-            op.index = self._next
+            op = Op(op.type, op.f, op.process if process is None else process, op.key,
+                    op.value, self._next, op.time if clock is None else clock(), op.error,
+                    op.extra)
             self._next += 1
             if self.keep:
                 self.ops.append(op)
@@ -210,28 +279,44 @@ class Pair:
         return None if self.complete is None else self.complete.time
 
 
+def pair_positions(events: Iterable[tuple[Any, str, Any]]) -> list[tuple[int, int | None]]:
+    """THE pairing rule, on bare ``(process, type, f)`` triples (one per history line, any
+    source: Ops, or the raw JSON dicts the report digests): ``(i, j)`` per client invocation,
+    in invocation order, ``i`` its position and ``j`` its completion's (None: never
+    completed). A completion pairs with the open invocation of its process when their f
+    agree, else it is skipped; nemesis lines are left out. Processes must be hashable.
+
+    >>> pair_positions([(0, "invoke", "read"), ("nemesis", "invoke", "x"), (0, "ok", "read")])
+    [(0, 2)]
+    """
+    open_: dict[Any, tuple[int, Any]] = {}  # process -> (slot of its open invocation, f)
+    starts: list[int] = []
+    ends: list[int | None] = []
+    for n, (p, t, f) in enumerate(events):
+        if t == INVOKE:
+            if p == NEMESIS:
+                continue
+            open_[p] = (len(starts), f)
+            starts.append(n)
+            ends.append(None)
+        elif p != NEMESIS:
+            rec = open_.pop(p, None)
+            if rec is not None and rec[1] == f:
+                ends[rec[0]] = n
+    return list(zip(starts, ends))
+
+
 def pairs(ops: list[Op]) -> list[Pair]:
-    """Client invocations with their completions, in invocation order. Tolerant: a completion
-    with no open invocation of its process (or of another f) is skipped; an invocation still
-    open at the end never completed. Nemesis ops are not client ops and are left out.
+    """Client invocations with their completions, in invocation order (pair_positions'
+    rule). Tolerant: a completion with no open invocation of its process (or of another f)
+    is skipped; an invocation still open at the end never completed. Nemesis ops are not
+    client ops and are left out.
 
     >>> [(p.invoke.f, p.type) for p in pairs([Op("invoke", "read", 0), Op("ok", "read", 0)])]
     [('read', 'ok')]
     """
-    open_: dict[Any, Pair] = {}
-    out: list[Pair] = []
-    for n, op in enumerate(ops):
-        if op.process == NEMESIS:
-            continue
-        if op.type == INVOKE:
-            p = Pair(op, None, n)
-            open_[op.process] = p
-            out.append(p)
-            continue
-        p2 = open_.pop(op.process, None)
-        if p2 is not None and p2.invoke.f == op.f:
-            p2.complete, p2.j = op, n
-    return out
+    return [Pair(ops[i], None if j is None else ops[j], i, j)
+            for i, j in pair_positions((op.process, op.type, op.f) for op in ops)]
 
 
 def pair_index(ops: list[Op]) -> dict[int, int]:

@@ -2,9 +2,17 @@
 the same road a third party takes:
 
     [project.entry-points."splitbrain.nemeses"]
-    my-fault = "my_pkg.nemesis:package"       # a callable: factory(ctx_or_none, **opts)
+    my-fault = "my_pkg.nemesis:my_fault_package"
 
-Kinds: dbs, workloads, nemeses, checkers.
+An entry point names a factory, called with what it uses and nothing else:
+
+    db          factory() -> DB
+    workload    factory() -> Workload
+    nemesis     factory(*, interval: float, seed: int) -> Package
+                (interval: seconds between faults, ``--nemesis-interval``; seed: the test's)
+
+Kinds: dbs, workloads, nemeses, checkers. An unknown name is one ConfigError line listing
+what is installed.
 """
 from __future__ import annotations
 

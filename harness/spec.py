@@ -21,14 +21,20 @@ def node_names(n: int) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class TestSpec:
-    name: str = "kvstore-register"
+    """One test. ``mode`` "" means the db's default mode (the first it declares) and
+    ``name`` "" means "<db>-<mode>-<workload>": loading the plugins (harness.runtime.run.
+    load_plugins) fills both in, so test.json and every stage after see concrete names.
+    ``db`` defaults to the built-in store, found through the registry like any other db
+    plugin: the CLI's default, and the only db name in the core."""
+
+    name: str = ""
     nodes: tuple[str, ...] = node_names(DEFAULT_NODES)
     concurrency: int = 10
     time_limit: float = 60.0
     rate: float = 100.0
     seed: int = 0
     db: str = "kvstore"
-    mode: str = "raft"
+    mode: str = ""
     workload: str = "register"
     nemesis: tuple[str, ...] = ("partition",)
     nemesis_interval: float = 5.0
@@ -46,7 +52,7 @@ class TestSpec:
         def bad(what: str, right: str) -> ConfigError:
             return ConfigError(f"{what}; {right}")
 
-        if not self.name or any(c in self.name for c in "/\\\0") or self.name.startswith("."):
+        if any(c in self.name for c in "/\\\0") or self.name.startswith("."):
             raise bad(f"test name {self.name!r} is not usable as a directory name",
                       "use letters, digits, '-' and '_'")
         if not self.nodes:
@@ -82,3 +88,7 @@ class TestSpec:
 
     def with_(self, **changes: Any) -> TestSpec:
         return replace(self, **changes)
+
+    def default_name(self) -> str:
+        """The name a test gets when none is given: "kvstore-raft-register"."""
+        return "-".join(p for p in (self.db, self.mode, self.workload) if p)

@@ -1,11 +1,17 @@
-"""What a plugin author tests with: fakes and a synthesiser, no Docker needed.
+"""What a plugin author tests with: fakes, a simulator, conformance checks and a
+synthesiser, no Docker needed.
 
     ctx = fake_context(nodes=("n1", "n2", "n3"), options={"targets": "primaries"})
     ctx.remotes["n1"].calls          # every command a nemesis or db ran on n1 (FakeRemote)
+    simulate(gen, concurrency=3)     # a generator's history on a virtual clock
+    assert check_nemesis(my_package(interval=1, seed=0), ctx) == []
+    assert check_workload(MyWorkload(), ctx) == []
     register_history(seed=7, n_ops=6, keys=1)   # a linearizable register history
 
 ``fake_context`` builds the Context a db, nemesis or client is handed, with a FakeRemote
-per node (harness.control.fake: records commands, answers from a script).
+per node (harness.control.fake: records commands, answers from a script). ``simulate`` is
+harness.generators.simulate. The conformance checks return every problem found, as lines
+(empty: the plugin keeps the contract the runner relies on).
 
 Synthetic register histories that are linearizable by construction (for tests and benches).
 
@@ -30,12 +36,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.api import DB, Context, Remote
+from harness import generators as g
+from harness.api import DB, Context, Nemesis, Package, Remote, Workload
 from harness.control.fake import FakeRemote, Responses
-from harness.history import FAIL, INFO, INVOKE, OK, Op
+from harness.generators import simulate
+from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, Op, completion_problems
 from harness.spec import TestSpec
 
-__all__ = ["FakeRemote", "fake_context", "register_history"]
+__all__ = ["FakeRemote", "fake_context", "simulate", "check_nemesis", "check_workload",
+           "register_history"]
 
 
 def fake_context(nodes: Sequence[str] = ("n1", "n2", "n3"), *,
@@ -56,6 +65,107 @@ def fake_context(nodes: Sequence[str] = ("n1", "n2", "n3"), *,
     return Context(spec=spec, nodes=nodes, remotes=rs, ips=ips, run_dir=Path(run_dir),
                    log=log, db=db)
 
+
+# --- conformance checks a plugin author runs --------------------------------------------
+
+def check_nemesis(package: Package, ctx: Context, *, max_ops: int = 20) -> list[str]:
+    """Drive ``package`` as a run would, on ``ctx`` (a fake_context), and list what breaks
+    the contract: setup; every op its generator and final generator yield (at most
+    ``max_ops`` each, on a virtual clock) invoked, each completion keeping process and f with
+    a legal type; every f among the package's ``faults`` (or composing it could not route
+    it); teardown twice (it must be idempotent). Consumes the package's generators: pass a
+    fresh package. A nemesis that verifies its fault on the node (iptables -S, tc qdisc
+    show) needs the answers scripted: ``fake_context(responses={...})``."""
+    problems: list[str] = []
+    nem: Nemesis = package.nemesis
+    if not isinstance(nem, Nemesis):
+        return [f"package {package.name!r}: nemesis {nem!r} lacks setup/invoke/teardown"]
+    routed = set(package.faults) | set(package.faults.values())
+    ops = [*_nemesis_ops(package.generator, max_ops), *_nemesis_ops(package.final_generator,
+                                                                  max_ops)]
+    if not _try(problems, "setup", lambda: nem.setup(ctx)):
+        return problems
+    for op in ops:
+        if op.f not in routed:
+            problems.append(f"f {op.f!r} is not in the package's faults {package.faults}: "
+                            "a composed nemesis could not route it")
+        try:
+            done = nem.invoke(ctx, op)
+        except Exception as e:
+            problems.append(f"invoke {op.f!r} raised {type(e).__name__}: {e}")
+            continue
+        problems += [f"invoke {op.f!r}: {p}" for p in completion_problems(op, done)]
+    for n in (1, 2):
+        _try(problems, f"teardown #{n}", lambda: nem.teardown(ctx))
+    return problems
+
+
+def _nemesis_ops(gen: g.Generator | None, max_ops: int) -> list[Op]:
+    if gen is None:
+        return []
+    h = simulate(g.limit(max_ops, gen), concurrency=0, nemesis=True, max_time=36_000)
+    return [o for o in h if o.type == INVOKE]
+
+
+def _try(problems: list[str], what: str, fn: Callable[[], object]) -> bool:
+    try:
+        fn()
+    except Exception as e:
+        problems.append(f"{what} raised {type(e).__name__}: {e}")
+        return False
+    return True
+
+
+def check_workload(workload: Workload, ctx: Context, *, max_ops: int = 50) -> list[str]:
+    """List what breaks the workload contract on ``ctx``: its generator and final generator
+    (at most ``max_ops`` each, simulated) yield client invocations with a string ``f``;
+    ``checkers(ctx)`` is a dict of name -> object with ``check``, and each checker, on an
+    empty history, answers a dict whose "valid" is true, false or "unknown" (not a crash)."""
+    problems: list[str] = []
+    for what in ("generator", "final_generator"):
+        try:
+            gen = getattr(workload, what)(ctx)
+            if gen is None:
+                if what == "generator":
+                    problems.append("generator(ctx) returned None")
+                continue
+            h = simulate(g.limit(max_ops, gen), concurrency=2)
+        except Exception as e:
+            problems.append(f"{what} raised {type(e).__name__}: {e}")
+            continue
+        invokes = [o for o in h if o.type == INVOKE]
+        if what == "generator" and not invokes:
+            problems.append("generator yields no ops")
+        problems += [f"{what} yields {o.to_dict()}: f must be a non-empty string"
+                     for o in invokes if not isinstance(o.f, str) or not o.f]
+        problems += [f"{what} yields a nemesis op {o.f!r}" for o in h if o.process == NEMESIS]
+    try:
+        checkers = workload.checkers(ctx)
+    except Exception as e:
+        return [*problems, f"checkers raised {type(e).__name__}: {e}"]
+    if not isinstance(checkers, dict) or not checkers:
+        return [*problems, f"checkers(ctx) returned {checkers!r}; expected a non-empty dict "
+                           "name -> checker"]
+    for name, c in checkers.items():
+        if not callable(getattr(c, "check", None)):
+            problems.append(f"checker {name!r} ({type(c).__name__}) has no check(test, ops)")
+            continue
+        try:
+            res = c.check(ctx.spec.to_dict(), [])
+        except Exception as e:
+            problems.append(f"checker {name!r} on an empty history raised "
+                            f"{type(e).__name__}: {e}")
+            continue
+        if not isinstance(res, dict) or "valid" not in res:
+            problems.append(f"checker {name!r} answered {type(res).__name__} without a "
+                            "'valid' field")
+        elif res["valid"] not in (True, False, "unknown"):
+            problems.append(f"checker {name!r} answered valid={res['valid']!r}; expected "
+                            "true, false or \"unknown\"")
+    return problems
+
+
+# --- synthetic register histories ----------------------------------------------------------
 
 @dataclass
 class _Pending:
@@ -80,11 +190,12 @@ def register_history(seed: int, n_ops: int, keys: int = 1, processes: int = 5,
     clock = 0
     invoked = 0
 
-    def emit(op: Op) -> None:
+    def emit(op: Op) -> Op:
         nonlocal clock
         clock += rng.randrange(1, 2_000_000)
-        op.index, op.time = len(history), clock
+        op = op.with_(index=len(history), time=clock)
         history.append(op)
+        return op
 
     def apply(p: _Pending) -> None:
         op = p.op
@@ -109,9 +220,7 @@ def register_history(seed: int, n_ops: int, keys: int = 1, processes: int = 5,
         if p is None:
             if invoked < n_ops:
                 op = _new_op(rng, rng.randrange(keys), counter, written, cas, read_ratio)
-                op.process = proc
-                pending[proc] = _Pending(op)
-                emit(op)
+                pending[proc] = _Pending(emit(op.with_(process=proc)))
                 invoked += 1
             continue
         if not p.applied and rng.random() < 0.5:
@@ -149,7 +258,7 @@ def _new_op(rng: random.Random, key: int, counter: dict[int, int],
     return Op(type=INVOKE, f="write", key=key, value=fresh)
 
 
-def _complete(p: _Pending, forced: str | None, emit: Any) -> None:
+def _complete(p: _Pending, forced: str | None, emit: Callable[[Op], Op]) -> None:
     op = p.op
     if forced is not None:
         emit(Op(type=forced, f=op.f, process=op.process, key=op.key, value=op.value,

@@ -1,16 +1,19 @@
-"""What every built-in nemesis shares: the start/stop schedule, timing of each apply and
-heal, per-node fan-out, options, and the guard that makes teardown safe to run while the
-nemesis worker may still be inside an op (Ctrl-C).
+"""What every built-in nemesis shares: the start/stop schedule, the one dispatcher of start
+and stop ops (timing, the teardown guard, leaving a fault out), and per-node fan-out. Options
+are read with harness.options.option (``prefix`` = the nemesis kind).
 
     gen = Cycle(5.0, "start-pause", "stop-pause")     # first start after 5 s, then every 5 s
-    done = timed(op, lambda: {"nodes": ["n2"], "description": "paused n2"})
-    done.value  # -> {"nodes": ["n2"], "description": "paused n2", "seconds": 0.041}
+    faults = Dispatcher("pause", apply, heal, cycle=gen)
+    faults.invoke(ctx, Op(type="invoke", f="start-pause", process="nemesis"))
+    # -> info {"nodes": ["n2"], "description": "paused n2", "seconds": 0.041}
 """
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
+from importlib import resources
 from typing import Any, TypeVar
 
 from harness import generators as g
@@ -21,30 +24,9 @@ from harness.history import INFO, Op
 
 T = TypeVar("T")
 
-
-# --- options -------------------------------------------------------------------------------
-
-def options(ctx: Context | None) -> dict[str, Any]:
-    """The test's ``--option KEY=VALUE`` pairs (empty without a spec, as in unit tests)."""
-    spec = getattr(ctx, "spec", None)
-    return dict(getattr(spec, "options", None) or {})
-
-
-def option(ctx: Context | None, kind: str, key: str, default: Any = None) -> Any:
-    """``<kind>_<key>`` if given, else ``<key>``, else ``default``: ``pause_targets`` wins over
-    ``targets`` for the pause nemesis, so composed nemeses can be told apart."""
-    opts = options(ctx)
-    if f"{kind}_{key}" in opts:
-        return opts[f"{kind}_{key}"]
-    return opts.get(key, default)
-
-
-def as_list(value: Any) -> list[Any]:
-    if value is None:
-        return []
-    if isinstance(value, list | tuple):
-        return list(value)
-    return [value]
+# apply(ctx, the start op's value) and heal(ctx): what a fault did, for the completion's value
+Apply = Callable[[Context, Any], dict[str, Any]]
+Heal = Callable[[Context], dict[str, Any]]
 
 
 # --- schedule ------------------------------------------------------------------------------
@@ -52,7 +34,8 @@ def as_list(value: Any) -> list[Any]:
 class Cycle:
     """wait ``interval`` + ``offset`` s, start, wait ``interval``, stop, wait, start ... until
     a time limit ends it. The first fault comes after one interval so the system is seen
-    healthy first; ``offset`` (set by compose) staggers packages that share a run.
+    healthy first; ``offset``, given at construction, delays it further (composing packages
+    needs none: harness.packages staggers them by wrapping their generators in a sleep).
 
     Until an op is due it answers PENDING (never an op dated in the future, which a worker
     would take and sit on): so ``any_of`` over several cycles serves each one on time.
@@ -99,9 +82,11 @@ def timed(op: Op, fn: Callable[[], dict[str, Any]]) -> Op:
 
 def on_nodes(nodes: list[str], fn: Callable[[str], T], *, brief: bool = False
              ) -> dict[str, T]:
-    """harness.parallel.on_nodes, failing with one NemesisError."""
+    """harness.control.parallel.on_nodes, failing with one NemesisError."""
     return _on_nodes(nodes, fn, brief=brief, error=NemesisError)
 
+
+# --- dispatch ------------------------------------------------------------------------------
 
 class Guard:
     """One lock around every op and the teardown of a nemesis. On Ctrl-C the runner gives its
@@ -120,6 +105,68 @@ class Guard:
     def check_start(self, name: str) -> None:
         if self.closed:
             raise NemesisError(f"{name}: torn down; not applying a new fault")
+
+
+class Dispatcher:
+    """The ops of one fault kind: ``start-<kind>`` runs ``apply(ctx, op.value)``,
+    ``stop-<kind>`` runs ``heal(ctx)``, each ``timed`` and under the Guard; any other f is
+    refused. ``disable`` leaves the fault out (its Cycle turned off, a line in the harness log):
+    a start then fails with the reason, a stop still heals, teardown does nothing.
+
+        faults = Dispatcher("pause", self._start, self._stop, cycle=gen)
+        def setup(self, ctx): faults.open()           # a reused nemesis starts again
+        def invoke(self, ctx, op): return faults.invoke(ctx, op)
+        def teardown(self, ctx): faults.teardown(ctx)  # waits for an op in flight, heals
+    """
+
+    def __init__(self, kind: str, apply: Apply, heal: Heal, *,
+                 cycle: Cycle | None = None) -> None:
+        self.kind, self.apply, self.heal, self.cycle = kind, apply, heal, cycle
+        self.start, self.stop = f"start-{kind}", f"stop-{kind}"
+        self.guard = Guard()
+        self.disabled: str | None = None
+
+    def open(self) -> None:
+        self.guard.open()
+
+    def disable(self, ctx: Context, why: str) -> None:
+        self.disabled = why
+        if self.cycle is not None:
+            self.cycle.disable()
+        ctx.log(f"nemesis {self.kind} left out: {why}")
+
+    def invoke(self, ctx: Context, op: Op) -> Op:
+        with self.guard.lock:
+            if op.f == self.start:
+                self.guard.check_start(self.kind)
+                return timed(op, lambda: self._apply(ctx, op.value))
+            if op.f == self.stop:
+                return timed(op, lambda: self.heal(ctx))
+        raise NemesisError(f"{self.kind} nemesis cannot do {op.f!r}; it knows {self.start} "
+                           f"and {self.stop}")
+
+    def _apply(self, ctx: Context, value: Any) -> dict[str, Any]:
+        if self.disabled:
+            raise NemesisError(f"{self.kind} is not available: {self.disabled}")
+        return self.apply(ctx, value)
+
+    def teardown(self, ctx: Context) -> None:
+        """Wait for an op in flight, refuse every later start, then heal (unless disabled).
+        Idempotent when ``heal`` is."""
+        with self.guard.lock:
+            self.guard.closed = True
+            if not self.disabled:
+                self.heal(ctx)
+
+
+# --- nodes ---------------------------------------------------------------------------------
+
+@functools.cache
+def node_script(package: str, name: str) -> str:
+    """The text of a script a nemesis runs on the nodes with ``python3 -c`` (stdlib only,
+    the node's python3): the file ``node/<name>`` of ``package``, e.g.
+    ``node_script("nemeses.clock", "set_rc.py")``."""
+    return resources.files(package).joinpath("node").joinpath(name).read_text()
 
 
 def describe_nodes(nodes: list[str]) -> str:

@@ -1,5 +1,5 @@
 """The worked example of README's "Writing a nemesis": a toy fault that writes a marker file
-on one random node and removes it again. tests/unit/test_nemeses_example.py runs it against
+on one random node and removes it again. tests/unit/nemeses/test_example.py runs it against
 FakeRemote. Not registered: a third party registers its own in its pyproject.toml.
 
     {"f": "start-marker"} -> info {"node": "n3", "description": "marker on n3", "seconds": ...}
@@ -12,9 +12,8 @@ from typing import Any
 
 from harness import generators as g
 from harness.api import Context, Package
-from harness.errors import NemesisError
 from harness.history import Op
-from nemeses.common import Cycle, on_nodes, timed
+from nemeses.common import Cycle, Dispatcher, on_nodes
 
 MARKER = "/tmp/splitbrain-marker"
 
@@ -22,21 +21,20 @@ MARKER = "/tmp/splitbrain-marker"
 class MarkerNemesis:
     def __init__(self, seed: int = 0):
         self.rng = random.Random(seed)
+        # The dispatcher routes start-marker to mark and stop-marker to clear, times each
+        # (a failure becomes a NemesisError the runner records as an info completion with an
+        # error), and makes teardown wait for an op in flight and refuse later starts.
+        self.faults = Dispatcher("marker", self.mark, self.clear)
 
     def setup(self, ctx: Context) -> None:
-        self.teardown(ctx)          # start from a clean slate
+        self.faults.open()
+        self.clear(ctx)             # start from a clean slate
 
     def invoke(self, ctx: Context, op: Op) -> Op:
-        if op.f == "start-marker":
-            node = self.rng.choice(ctx.nodes)
-            # timed() completes the op as info, adds "seconds", and turns a failure into
-            # a NemesisError that the runner records as an info completion with an error.
-            return timed(op, lambda: self.mark(ctx, node))
-        if op.f == "stop-marker":
-            return timed(op, lambda: self.clear(ctx))
-        raise NemesisError(f"marker nemesis cannot do {op.f!r}")
+        return self.faults.invoke(ctx, op)
 
-    def mark(self, ctx: Context, node: str) -> dict[str, Any]:
+    def mark(self, ctx: Context, value: Any) -> dict[str, Any]:
+        node = self.rng.choice(ctx.nodes)
         ctx.remotes[node].run(f"touch {MARKER}", timeout=5)
         return {"node": node, "description": f"marker on {node}"}
 
@@ -45,10 +43,10 @@ class MarkerNemesis:
         return {"nodes": list(ctx.nodes), "description": "markers removed"}
 
     def teardown(self, ctx: Context) -> None:
-        self.clear(ctx)             # idempotent: it runs on every exit path
+        self.faults.teardown(ctx)   # clears, and is idempotent: it runs on every exit path
 
 
-def package(ctx: Context | None = None, *, interval: float = 5.0, seed: int = 0) -> Package:
+def marker_package(*, interval: float = 5.0, seed: int = 0) -> Package:
     return Package(name="marker", nemesis=MarkerNemesis(seed),
                    generator=Cycle(interval, "start-marker", "stop-marker"),
                    final_generator=g.once({"f": "stop-marker"}),

@@ -28,10 +28,10 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-import networkx as nx  # type: ignore[import-untyped]
+import networkx as nx
 
 from harness.errors import ConfigError
 
@@ -173,6 +173,18 @@ def parse_grudge(value: Any, nodes: list[str]) -> Grudge:
     return {n: grudge.get(n, []) for n in nodes}
 
 
+# The shapes drawn from the nodes and the rng alone.
+_DRAWN: dict[str, Callable[[list[str], random.Random], Grudge]] = {
+    "halves": lambda nodes, rng: complete_grudge(halves(nodes)),
+    "random-halves": random_halves,
+    "isolate-one": isolate_one,
+    "majority-minority": majority_minority,
+    "minority-third": minority_third,
+    "majorities-ring": majorities_ring,
+    "bridge": bridge,
+}
+
+
 def build(shape: str, nodes: list[str], rng: random.Random, *,
           primaries: list[str] | None = None, explicit: Grudge | None = None) -> Grudge:
     """The grudge of one shape on these nodes."""
@@ -181,22 +193,10 @@ def build(shape: str, nodes: list[str], rng: random.Random, *,
     if len(nodes) < MIN_NODES[shape]:
         raise ConfigError(f"partition {shape} needs at least {MIN_NODES[shape]} nodes, this "
                           f"test has {len(nodes)}")
-    if shape == "halves":
-        return complete_grudge(halves(list(nodes)))
-    if shape == "random-halves":
-        return random_halves(list(nodes), rng)
-    if shape == "isolate-one":
-        return isolate_one(list(nodes), rng)
-    if shape == "majority-minority":
-        return majority_minority(list(nodes), rng)
-    if shape == "minority-third":
-        return minority_third(list(nodes), rng)
-    if shape == "majorities-ring":
-        return majorities_ring(list(nodes), rng)
-    if shape == "bridge":
-        return bridge(list(nodes), rng)
     if shape == "primaries":
         return primaries_grudge(list(nodes), primaries or [rng.choice(nodes)])
+    if shape != "grudge":
+        return _DRAWN[shape](list(nodes), rng)
     if explicit is None:
         raise ConfigError("partition shape grudge needs option grudge (a JSON grudge)")
     return explicit

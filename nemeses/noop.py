@@ -18,8 +18,7 @@ class NoopNemesis:
         pass
 
 
-def package(ctx: Context | None = None, **_: Any) -> Package:
+def noop_package(**_: Any) -> Package:
+    """Entry point ``none``. Takes (and ignores) the ``interval`` and ``seed`` every nemesis
+    factory is called with: there is nothing to schedule."""
     return Package(name="none", nemesis=NoopNemesis(), generator=None, final_generator=None)
-
-
-NoopPackage = package

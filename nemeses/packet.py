@@ -13,11 +13,12 @@ on kernels that have tc netem, delay / duplicate / reorder.
     duplicate  netem duplicate ``packet_duplicate`` (0.05)
     reorder    netem delay + reorder ``packet_reorder`` (0.25)
 
-Option ``packet``: a behaviour or a list (one picked at random per start); default loss and
-bandwidth. Targets: ``packet_targets`` / ``targets``, default "random". At prepare, asking
-for a netem behaviour probes ``tc qdisc add dev lo root netem delay 1ms`` on a node; this
-machine's kernel has no netem, so that is refused with one line. Heal (stop-packet, teardown)
-flushes our chain and deletes a tbf/netem root qdisc, on every node, and checks both are gone.
+Option ``packet``: a behaviour or a list, or "a,b" (one picked at random per start);
+default loss and bandwidth. Targets: ``packet_targets`` / ``targets``, default "random". At
+prepare, asking for a netem behaviour probes ``tc qdisc add dev lo root netem delay 1ms`` on
+a node; this machine's kernel has no netem, so that is refused with one line. Heal
+(stop-packet, teardown) flushes our chain and deletes a tbf/netem root qdisc, on every node,
+and checks both are gone.
 
 Ops: {"f": "start-packet"} -> info {"behaviour": "loss", "nodes": ["n2"], "loss": 0.3,
      "description": "loss 30% n2", "seconds": 0.12}; the value may say
@@ -34,17 +35,8 @@ from harness import generators as g
 from harness.api import Context, Package
 from harness.errors import ConfigError, NemesisError
 from harness.history import Op
-from nemeses.common import (
-    Cycle,
-    Guard,
-    as_list,
-    describe_nodes,
-    on_nodes,
-    option,
-    options,
-    sort_nodes,
-    timed,
-)
+from harness.options import option
+from nemeses.common import Cycle, Dispatcher, describe_nodes, on_nodes, sort_nodes
 from nemeses.targets import Choice, select, targets_option
 
 LOSS_CHAIN = "SPLITBRAIN-LOSS"
@@ -92,8 +84,8 @@ class PacketNemesis:
 
     def __init__(self, seed: int = 0, *, cycle: Cycle | None = None, lenient: bool = False):
         self.rng = random.Random(seed)
-        self.cycle, self.lenient = cycle, lenient
-        self.guard = Guard()
+        self.lenient = lenient
+        self.faults = Dispatcher("packet", self._start, self._heal, cycle=cycle)
         self.behaviours: list[str] | None = None
         self.choices: list[Choice] | None = None
         self.params: dict[str, Any] = {}
@@ -102,7 +94,8 @@ class PacketNemesis:
 
     # -- config ---------------------------------------------------------------------------
     def configure(self, ctx: Context) -> None:
-        given = [str(b) for b in as_list(options(ctx).get("packet"))]
+        asked: list[Any] = option(ctx.options, "packet", [])
+        given = [str(b) for b in asked]
         bad = [b for b in given if b not in BEHAVIOURS]
         if bad:
             raise ConfigError(f"option packet: unknown behaviour(s) {bad}; behaviours: "
@@ -120,9 +113,9 @@ class PacketNemesis:
         self.choices = targets_option(ctx, "packet", "random")
         p = self.params
         p["loss"] = _number(ctx, "loss", 0.3, lo=0.0, hi=1.0)
-        p["rate"] = str(option(ctx, "packet", "rate", "1mbit"))
-        p["burst"] = str(option(ctx, "packet", "burst", "32kbit"))
-        p["latency"] = str(option(ctx, "packet", "latency", "400ms"))
+        p["rate"] = option(ctx.options, "rate", "1mbit", prefix="packet")
+        p["burst"] = option(ctx.options, "burst", "32kbit", prefix="packet")
+        p["latency"] = option(ctx.options, "latency", "400ms", prefix="packet")
         p["delay_ms"] = _number(ctx, "delay_ms", 100.0, lo=0.0)
         p["jitter_ms"] = _number(ctx, "jitter_ms", 20.0, lo=0.0)
         p["duplicate"] = _number(ctx, "duplicate", 0.05, lo=0.0, hi=1.0)
@@ -136,7 +129,7 @@ class PacketNemesis:
         self.configure(ctx)
 
     def setup(self, ctx: Context) -> None:
-        self.guard.open()
+        self.faults.open()
         if self.behaviours is None:
             self.configure(ctx)
         self.devices = on_nodes(list(ctx.nodes), lambda n: self._device(ctx, n))
@@ -157,14 +150,7 @@ class PacketNemesis:
 
     # -- ops ------------------------------------------------------------------------------
     def invoke(self, ctx: Context, op: Op) -> Op:
-        with self.guard.lock:
-            if op.f == "start-packet":
-                self.guard.check_start("packet")
-                return timed(op, lambda: self._start(ctx, op.value))
-            if op.f == "stop-packet":
-                return timed(op, lambda: self._heal(ctx))
-        raise NemesisError(f"packet nemesis cannot do {op.f!r}; it knows start-packet and "
-                           "stop-packet")
+        return self.faults.invoke(ctx, op)
 
     def _start(self, ctx: Context, value: Any) -> dict[str, Any]:
         if self.behaviours is None:
@@ -245,32 +231,23 @@ class PacketNemesis:
         return {"nodes": nodes, "description": "healed"}
 
     def teardown(self, ctx: Context) -> None:
-        with self.guard.lock:
-            self.guard.closed = True
-            self._heal(ctx)
+        self.faults.teardown(ctx)
 
 
 def _number(ctx: Context, key: str, default: float, lo: float | None = None,
             hi: float | None = None) -> float:
-    raw = option(ctx, "packet", key, None)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"option packet_{key}={raw!r}: give a number") from None
+    """Option ``packet_<key>`` (or ``<key>``) as a number in [lo, hi]; ConfigError if not."""
+    value = option(ctx.options, key, default, prefix="packet")
     if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ConfigError(f"option packet_{key}={raw!r}: give a number in "
+        raise ConfigError(f"option packet_{key}={value!r}: give a number in "
                           f"[{lo:g}, {hi if hi is not None else 'inf'}]")
     return value
 
 
-def package(ctx: Context | None = None, *, interval: float = 5.0, seed: int = 0,
-            lenient: bool = False) -> Package:
+def packet_package(*, interval: float = 5.0, seed: int = 0, lenient: bool = False) -> Package:
+    """Entry point ``packet``; ``lenient`` (the ``all`` package): netem's behaviours only where
+    the kernel has netem."""
     gen = Cycle(interval, "start-packet", "stop-packet")
     return Package(name="packet", nemesis=PacketNemesis(seed=seed, cycle=gen, lenient=lenient),
                    generator=gen, final_generator=g.once({"f": "stop-packet"}),
                    color="#b6f4c8", faults={"start-packet": "stop-packet"})
-
-
-PacketPackage = package

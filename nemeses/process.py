@@ -27,7 +27,7 @@ from harness import generators as g
 from harness.api import Context, Killable, Package, Pausable
 from harness.errors import ConfigError, NemesisError
 from harness.history import Op
-from nemeses.common import Cycle, Guard, describe_nodes, on_nodes, sort_nodes, timed
+from nemeses.common import Cycle, Dispatcher, describe_nodes, on_nodes, sort_nodes
 from nemeses.targets import Choice, parse_targets, select, targets_option
 
 DEFAULT_TARGETS = "one"
@@ -43,18 +43,23 @@ class _ProcessNemesis:
 
     def __init__(self, seed: int = 0, *, cycle: Cycle | None = None, lenient: bool = False):
         self.rng = random.Random(seed)
-        self.cycle, self.lenient = cycle, lenient
-        self.guard = Guard()
+        self.lenient = lenient
+        self.faults = Dispatcher(self.kind, self._start, self._stop, cycle=cycle)
         self.affected: set[str] = set()   # nodes a start touched and no stop has undone
         self.choices: list[Choice] | None = None
-        self.disabled: str | None = None
 
-    # -- the two actions, per db ----------------------------------------------------------
-    def _do(self, ctx: Context, node: str) -> None:
+    # -- the two actions, on a db that has the capability ---------------------------------
+    def _do(self, db: Any, ctx: Context, node: str) -> None:
         raise NotImplementedError
 
-    def _undo(self, ctx: Context, node: str) -> None:
+    def _undo(self, db: Any, ctx: Context, node: str) -> None:
         raise NotImplementedError
+
+    def _db(self, ctx: Context) -> Any:
+        """ctx.db, checked for the capability (configure() checked it before any op)."""
+        if not isinstance(ctx.db, self.capability):
+            raise NemesisError(f"{self.kind}: the db cannot {self.needs}")
+        return ctx.db
 
     # -- lifecycle ------------------------------------------------------------------------
     def configure(self, ctx: Context) -> None:
@@ -64,38 +69,22 @@ class _ProcessNemesis:
                    "cannot")
             if not self.lenient:
                 raise ConfigError(msg)
-            self.disable(ctx, msg)
+            self.faults.disable(ctx, msg)
             return
         self.choices = targets_option(ctx, self.kind, DEFAULT_TARGETS)
-
-    def disable(self, ctx: Context, why: str) -> None:
-        self.disabled = why
-        if self.cycle is not None:
-            self.cycle.disable()
-        ctx.log(f"nemesis {self.kind} left out: {why}")
 
     def prepare(self, ctx: Context) -> None:
         self.configure(ctx)
 
     def setup(self, ctx: Context) -> None:
-        self.guard.open()
-        if self.choices is None and self.disabled is None:
+        self.faults.open()
+        if self.choices is None and self.faults.disabled is None:
             self.configure(ctx)
 
     def invoke(self, ctx: Context, op: Op) -> Op:
-        start, stop = f"start-{self.kind}", f"stop-{self.kind}"
-        with self.guard.lock:
-            if op.f == start:
-                self.guard.check_start(self.kind)
-                return timed(op, lambda: self._start(ctx, op.value))
-            if op.f == stop:
-                return timed(op, lambda: self._stop(ctx))
-        raise NemesisError(f"{self.kind} nemesis cannot do {op.f!r}; it knows {start} and "
-                           f"{stop}")
+        return self.faults.invoke(ctx, op)
 
     def _start(self, ctx: Context, value: Any) -> dict[str, Any]:
-        if self.disabled:
-            raise NemesisError(f"{self.kind} is not available: {self.disabled}")
         if isinstance(value, dict) and value.get("nodes"):
             nodes = sort_nodes(ctx, [str(n) for n in value["nodes"]])
             bad = [n for n in nodes if n not in ctx.nodes]
@@ -109,7 +98,7 @@ class _ProcessNemesis:
             nodes, how = select(ctx, choices, self.rng)
         # Recorded before the signal: if this op is cut short, teardown still heals them.
         self.affected |= set(nodes)
-        on_nodes(nodes, lambda n: self._do(ctx, n))
+        on_nodes(nodes, lambda n: self._do(self._db(ctx), ctx, n))
         return {"nodes": nodes, "targets": how,
                 "description": f"{self.verbs[0]} {describe_nodes(nodes)}"}
 
@@ -122,17 +111,13 @@ class _ProcessNemesis:
         """Undo on each node; a node leaves ``affected`` only once its undo worked."""
 
         def one(node: str) -> None:
-            self._undo(ctx, node)
+            self._undo(self._db(ctx), ctx, node)
             self.affected.discard(node)
 
         on_nodes(nodes, one)
 
     def teardown(self, ctx: Context) -> None:
-        with self.guard.lock:
-            self.guard.closed = True
-            if self.disabled:
-                return
-            self._heal(ctx, sort_nodes(ctx, self.affected))
+        self.faults.teardown(ctx)
 
 
 class PauseNemesis(_ProcessNemesis):
@@ -141,11 +126,11 @@ class PauseNemesis(_ProcessNemesis):
     verbs = ("paused", "resumed")
     needs = "pause its process (Pausable: pause/resume)"
 
-    def _do(self, ctx: Context, node: str) -> None:
-        ctx.db.pause(ctx, node)
+    def _do(self, db: Pausable, ctx: Context, node: str) -> None:
+        db.pause(ctx, node)
 
-    def _undo(self, ctx: Context, node: str) -> None:
-        ctx.db.resume(ctx, node)
+    def _undo(self, db: Pausable, ctx: Context, node: str) -> None:
+        db.resume(ctx, node)
 
 
 class KillNemesis(_ProcessNemesis):
@@ -154,11 +139,11 @@ class KillNemesis(_ProcessNemesis):
     verbs = ("killed", "restarted")
     needs = "kill and restart its process (Killable: kill/start)"
 
-    def _do(self, ctx: Context, node: str) -> None:
-        ctx.db.kill(ctx, node)
+    def _do(self, db: Killable, ctx: Context, node: str) -> None:
+        db.kill(ctx, node)
 
-    def _undo(self, ctx: Context, node: str) -> None:
-        ctx.db.start(ctx, node)
+    def _undo(self, db: Killable, ctx: Context, node: str) -> None:
+        db.start(ctx, node)
 
 
 def _package(cls: Callable[..., _ProcessNemesis], name: str, color: str, interval: float,
@@ -169,11 +154,12 @@ def _package(cls: Callable[..., _ProcessNemesis], name: str, color: str, interva
                    faults={f"start-{name}": f"stop-{name}"})
 
 
-def pause_package(ctx: Context | None = None, *, interval: float = 5.0, seed: int = 0,
-                  lenient: bool = False) -> Package:
+def pause_package(*, interval: float = 5.0, seed: int = 0, lenient: bool = False) -> Package:
+    """Entry point ``pause``; ``lenient`` (the ``all`` package): a db that is not Pausable
+    leaves the fault out instead of failing the test."""
     return _package(PauseNemesis, "pause", "#f4e3b6", interval, seed, lenient)
 
 
-def kill_package(ctx: Context | None = None, *, interval: float = 5.0, seed: int = 0,
-                 lenient: bool = False) -> Package:
+def kill_package(*, interval: float = 5.0, seed: int = 0, lenient: bool = False) -> Package:
+    """Entry point ``kill``; ``lenient``: a db that is not Killable leaves it out."""
     return _package(KillNemesis, "kill", "#d9b6f4", interval, seed, lenient)

@@ -31,7 +31,8 @@ from typing import Any
 
 from harness.api import Context, HasPrimaries
 from harness.errors import ConfigError
-from nemeses.common import as_list, option, sort_nodes
+from harness.options import as_list, lookup
+from nemeses.common import sort_nodes
 
 SPECS = ("one", "minority", "majority", "all", "primaries", "random")
 Choice = str | tuple[str, ...]
@@ -39,8 +40,9 @@ Choice = str | tuple[str, ...]
 
 def parse_targets(value: Any, nodes: list[str], *, what: str = "targets") -> list[Choice]:
     """Validate a ``targets`` option into a list of choices; ConfigError (one line) if any
-    element is neither a spec nor a comma-separated list of this test's nodes."""
-    items = as_list(value)
+    element is neither a spec nor a comma-separated list of this test's nodes. A string is one
+    choice ("n1,n3" is both nodes at once), a list is several."""
+    items = [value] if isinstance(value, str) else as_list(value)
     if not items:
         raise ConfigError(f"option {what} is empty; give one of {', '.join(SPECS)} or nodes "
                           "like n1,n3")
@@ -66,7 +68,8 @@ def parse_targets(value: Any, nodes: list[str], *, what: str = "targets") -> lis
 
 def targets_option(ctx: Context, kind: str, default: Any) -> list[Choice]:
     """The ``<kind>_targets`` / ``targets`` option of this test, validated."""
-    value = option(ctx, kind, "targets", default)
+    found, raw = lookup(ctx.options, "targets", prefix=kind)
+    value = raw if found else default
     choices = parse_targets(value, list(ctx.nodes), what=f"{kind}_targets")
     if "primaries" in choices and not isinstance(ctx.db, HasPrimaries):
         raise ConfigError(f"option {kind}_targets=primaries needs a db that names its "

@@ -25,45 +25,37 @@ unhandled exceptions.
 from __future__ import annotations
 
 from checkers.bank import BankChecker
-from checkers.common import Compose
 from checkers.exceptions import UnhandledExceptionsChecker
-from dbs.kvstore.client import KVClient, KVError
 from harness import generators as g
-from harness.api import Checker, Context
-from harness.history import FAIL, INFO, OK, Op
-from workloads.kv import KVWorkload
+from harness.api import KV, Checker, Context, StoreError
+from harness.history import FAIL, OK, Op
+from workloads.kv import KVOpClient, KVWorkload, error_name, unknown_f
 
 __all__ = ["BankClient", "BankGen", "BankWorkload"]
 
 KEY = "bank"
 
 
-class BankClient:
-    def __init__(self, host: str, port: int, timeout: float, accounts: int, initial: int):
-        self.kv = KVClient(host, port=port, timeout=timeout)
+class BankClient(KVOpClient[KV]):
+    def __init__(self, kv: KV, accounts: int, initial: int):
+        super().__init__(kv)
         self.initial = {str(a): initial for a in range(accounts)}
 
-    def invoke(self, ctx: Context, op: Op) -> Op:
-        try:
-            if op.f == "read":
-                cur = self.kv.read(KEY)
-                return op.complete(OK, value=self.initial if cur is None else cur)
-            if op.f == "transfer":
-                return self._transfer(op)
-        except KVError as e:
-            # A read, or the read before a transfer's cas, changes nothing: fail is safe.
-            definite = bool(getattr(e, "definite", False)) or op.f == "read"
-            return op.complete(FAIL if definite else INFO, value=op.value,
-                               error=f"{e.code}: {e}")
-        return op.complete(FAIL, error=f"unknown f {op.f!r}")
+    def apply(self, op: Op) -> Op:
+        if op.f == "read":
+            cur = self.kv.read(KEY)
+            return op.complete(OK, value=self.initial if cur is None else cur)
+        if op.f == "transfer":
+            return self._transfer(op)
+        return unknown_f(op)
 
     def _transfer(self, op: Op) -> Op:
         t = op.value
         src, dst, amount = str(t["from"]), str(t["to"]), int(t["amount"])
         try:
             cur = self.kv.read(KEY)
-        except KVError as e:
-            return op.complete(FAIL, value=t, error=f"{e.code}: {e}")
+        except StoreError as e:  # the read before the cas changes nothing: fail is safe
+            return op.complete(FAIL, value=t, error=error_name(e))
         balances = dict(self.initial if cur is None else cur)
         if balances.get(src, 0) < amount:
             return op.complete(FAIL, value=t, error="insufficient-funds")
@@ -72,9 +64,6 @@ class BankClient:
         if self.kv.cas(KEY, cur, balances):
             return op.complete(OK, value=t)
         return op.complete(FAIL, value=t, error="cas-mismatch")
-
-    def close(self, ctx: Context) -> None:
-        self.kv.close()
 
 
 class BankGen:
@@ -94,26 +83,26 @@ class BankGen:
 
 class BankWorkload(KVWorkload):
     """Plugin "bank". Options (spec.options): accounts (5), initial (10 per account),
-    max_amount (5), read_ratio (0.3), client_timeout (1.0 s), port (7000)."""
+    max_amount (5), read_ratio (0.3)."""
 
     name = "bank"
 
     def _accounts(self, ctx: Context) -> tuple[int, int]:
-        return int(self._opt(ctx, "accounts", 5)), int(self._opt(ctx, "initial", 10))
+        return self.opt(ctx, "accounts", 5), self.opt(ctx, "initial", 10)
 
     def client(self, ctx: Context, process: int, node: str) -> BankClient:
         n, initial = self._accounts(ctx)
-        return BankClient(*self._endpoint(ctx, node), n, initial)
+        return BankClient(self.connect(ctx, node), n, initial)
 
     def generator(self, ctx: Context) -> BankGen:
         return BankGen(accounts=self._accounts(ctx)[0],
-                       max_amount=int(self._opt(ctx, "max_amount", 5)),
-                       read_ratio=float(self._opt(ctx, "read_ratio", 0.3)))
+                       max_amount=self.opt(ctx, "max_amount", 5),
+                       read_ratio=self.opt(ctx, "read_ratio", 0.3))
 
     def final_generator(self, ctx: Context) -> g.Generator | None:
         return g.once({"f": "read"})
 
-    def checker(self, ctx: Context) -> Checker:
+    def checkers(self, ctx: Context) -> dict[str, Checker]:
         n, initial = self._accounts(ctx)
-        return Compose({"bank": BankChecker(accounts=list(range(n)), total=n * initial),
-                        "exceptions": UnhandledExceptionsChecker()})
+        return {"bank": BankChecker(accounts=list(range(n)), total=n * initial),
+                "exceptions": UnhandledExceptionsChecker()}

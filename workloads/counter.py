@@ -10,18 +10,17 @@ listed beside it.
 """
 from __future__ import annotations
 
-from checkers.common import Compose
 from checkers.counter import CounterChecker
 from checkers.exceptions import UnhandledExceptionsChecker
 from harness import generators as g
-from harness.api import Checker, Context
+from harness.api import Checker, Context, KVIncr
 from harness.history import OK, Op
 from workloads.kv import KVOpClient, KVWorkload, final_reads, unknown_f
 
 __all__ = ["CounterClient", "CounterGen", "CounterWorkload"]
 
 
-class CounterClient(KVOpClient):
+class CounterClient(KVOpClient[KVIncr]):
     def apply(self, op: Op) -> Op:
         if op.f == "add":
             self.kv.incr(op.key, op.value)
@@ -45,22 +44,20 @@ class CounterGen:
 
 
 class CounterWorkload(KVWorkload):
-    """Plugin "counter". Options (spec.options): keys (1), read_ratio (0.3), max_delta (5),
-    client_timeout (1.0 s), port (7000)."""
+    """Plugin "counter". Options (spec.options): keys (1), read_ratio (0.3), max_delta (5).
+    Needs a db client with ``incr``."""
 
     name = "counter"
-
-    def client(self, ctx: Context, process: int, node: str) -> CounterClient:
-        return CounterClient(*self._endpoint(ctx, node))
+    client_class = CounterClient
+    needs = KVIncr
 
     def generator(self, ctx: Context) -> CounterGen:
-        return CounterGen(keys=int(self._opt(ctx, "keys", 1)),
-                          read_ratio=float(self._opt(ctx, "read_ratio", 0.3)),
-                          max_delta=int(self._opt(ctx, "max_delta", 5)))
+        return CounterGen(keys=self.opt(ctx, "keys", 1),
+                          read_ratio=self.opt(ctx, "read_ratio", 0.3),
+                          max_delta=self.opt(ctx, "max_delta", 5))
 
     def final_generator(self, ctx: Context) -> g.Generator | None:
-        return final_reads(int(self._opt(ctx, "keys", 1)))
+        return final_reads(self.opt(ctx, "keys", 1))
 
-    def checker(self, ctx: Context) -> Checker:
-        return Compose({"counter": CounterChecker(),
-                        "exceptions": UnhandledExceptionsChecker()})
+    def checkers(self, ctx: Context) -> dict[str, Checker]:
+        return {"counter": CounterChecker(), "exceptions": UnhandledExceptionsChecker()}

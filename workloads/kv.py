@@ -1,39 +1,73 @@
-"""What every workload against the key-value store shares: options, the client's endpoint,
-the mapping of store errors to fail/info, and the common generators."""
+"""What every key-value workload shares: the db's client (through ``ctx.db``, never an
+import of a db), typed options, the mapping of store errors to fail/info, and the common
+generators.
+
+    class CounterWorkload(KVWorkload):
+        name = "counter"
+        client_class = CounterClient    # a KVOpClient[KVIncr]: apply(op) through self.kv
+        needs = KVIncr                  # the capability beyond KV its client uses, if any
+
+``client(ctx, process, node)`` then asks ``ctx.db`` (a harness.api.HasKV) for a client of
+``node``, checks it has what the workload needs (one ConfigError line if not) and wraps it.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-from dbs.kvstore.client import KVClient, KVError
 from harness import generators as g
-from harness.api import Context
+from harness.api import KV, Context, HasKV, StoreError
+from harness.errors import ConfigError
 from harness.history import FAIL, INFO, Op
+from harness.options import option
+
+T = TypeVar("T")
+K = TypeVar("K", bound=KV)
 
 
 class KVWorkload:
-    """Base of the store's workloads: an option comes from the constructor, else the spec's
-    options, else the default; clients talk to ``port`` (7000) with ``client_timeout`` (1 s)."""
+    """Base of the key-value workloads. An option comes from the constructor's keywords,
+    else the spec's options, else the default (whose type it takes: harness.options)."""
+
+    name = "kv"
+    client_class: type[KVOpClient[Any]]
+    needs: type | None = None  # KVIncr, KVAppend or KVAdd (harness.api): checked per client
 
     def __init__(self, **opts: Any):
         self.opts = opts
 
-    def _opt(self, ctx: Context, name: str, default: Any) -> Any:
-        spec_opts = getattr(ctx.spec, "options", None) or {}
-        return self.opts.get(name, spec_opts.get(name, default))
+    def client(self, ctx: Context, process: int, node: str) -> KVOpClient[Any]:
+        return self.client_class(self.connect(ctx, node))
 
-    def _endpoint(self, ctx: Context, node: str) -> tuple[str, int, float]:
-        """(host, port, timeout) of ``node``'s store, as client constructors take them."""
-        return (ctx.ips.get(node, node), int(self._opt(ctx, "port", 7000)),
-                float(self._opt(ctx, "client_timeout", 1.0)))
+    def opt(self, ctx: Context, key: str, default: T) -> T:
+        return option(ctx.options, key, default, given=self.opts)
+
+    def connect(self, ctx: Context, node: str) -> KV:
+        """A new client of the db on ``node``: ``ctx.db.kv(ctx, node)``."""
+        if not isinstance(ctx.db, HasKV):
+            raise ConfigError(f"workload {self.name} needs a db that speaks key-value "
+                              f"(HasKV); db {db_name(ctx)} does not")
+        kv = ctx.db.kv(ctx, node)
+        if self.needs is not None and not isinstance(kv, self.needs):
+            kv.close()
+            raise ConfigError(f"workload {self.name} needs a key-value client with "
+                              f"{self.needs.__name__} (harness.api); db {db_name(ctx)}'s "
+                              "client has not")
+        return kv
 
 
-class KVOpClient:
-    """A client whose ``apply(op)`` performs one op against the store. A store error becomes
+def db_name(ctx: Context) -> str:
+    if ctx.db is None:
+        return "(none)"
+    return str(getattr(ctx.db, "name", None) or type(ctx.db).__name__)
+
+
+class KVOpClient(Generic[K]):
+    """A client whose ``apply(op)`` performs one op through ``kv``. A StoreError becomes
     fail when it is definite (the op surely did not happen) or the op is a read (which
     changes nothing), and info otherwise."""
 
-    def __init__(self, host: str, port: int, timeout: float):
-        self.kv = KVClient(host, port=port, timeout=timeout)
+    def __init__(self, kv: K):
+        self.kv = kv
 
     def apply(self, op: Op) -> Op:
         raise NotImplementedError
@@ -41,7 +75,8 @@ class KVOpClient:
     def invoke(self, ctx: Context, op: Op) -> Op:
         try:
             return self.apply(op)
-        except KVError as e:
+        except StoreError as e:
+            # A StoreError that does not say is taken as indefinite: info is always safe.
             definite = bool(getattr(e, "definite", False)) or op.f == "read"
             return op.complete(FAIL if definite else INFO, value=op.value,
                                error=error_name(e))

@@ -14,18 +14,17 @@ unhandled exceptions.
 """
 from __future__ import annotations
 
-from checkers.common import Compose
 from checkers.exceptions import UnhandledExceptionsChecker
 from checkers.lost_update import LostUpdateChecker
 from harness import generators as g
-from harness.api import Checker, Context
+from harness.api import Checker, Context, KVAppend
 from harness.history import OK, Op
 from workloads.kv import FreshValueGen, KVOpClient, KVWorkload, final_reads, unknown_f
 
 __all__ = ["AppendClient", "AppendGen", "LostUpdateWorkload"]
 
 
-class AppendClient(KVOpClient):
+class AppendClient(KVOpClient[KVAppend]):
     def apply(self, op: Op) -> Op:
         if op.f == "append":
             self.kv.append(op.key, op.value)
@@ -43,21 +42,19 @@ class AppendGen(FreshValueGen):
 
 
 class LostUpdateWorkload(KVWorkload):
-    """Plugin "lost-update". Options (spec.options): keys (5), read_ratio (0.1),
-    client_timeout (1.0 s), port (7000)."""
+    """Plugin "lost-update". Options (spec.options): keys (5), read_ratio (0.1). Needs a db
+    client with ``append``."""
 
     name = "lost-update"
-
-    def client(self, ctx: Context, process: int, node: str) -> AppendClient:
-        return AppendClient(*self._endpoint(ctx, node))
+    client_class = AppendClient
+    needs = KVAppend
 
     def generator(self, ctx: Context) -> AppendGen:
-        return AppendGen(keys=int(self._opt(ctx, "keys", 5)),
-                         read_ratio=float(self._opt(ctx, "read_ratio", 0.1)))
+        return AppendGen(keys=self.opt(ctx, "keys", 5), read_ratio=self.opt(ctx, "read_ratio", 0.1))
 
     def final_generator(self, ctx: Context) -> g.Generator | None:
-        return final_reads(int(self._opt(ctx, "keys", 5)))
+        return final_reads(self.opt(ctx, "keys", 5))
 
-    def checker(self, ctx: Context) -> Checker:
-        return Compose({"lost-update": LostUpdateChecker(updates=("append",)),
-                        "exceptions": UnhandledExceptionsChecker()})
+    def checkers(self, ctx: Context) -> dict[str, Checker]:
+        return {"lost-update": LostUpdateChecker(updates=("append",)),
+                "exceptions": UnhandledExceptionsChecker()}

@@ -17,13 +17,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from checkers.linearizable import LinearizableChecker
 from harness import generators as g
-from harness.api import Checker, Context
+from harness.api import KV, Checker, Context
 from harness.history import FAIL, OK, Op
 from workloads.kv import KVOpClient, KVWorkload, unknown_f
 
 
-class RegisterClient(KVOpClient):
+class RegisterClient(KVOpClient[KV]):
     def apply(self, op: Op) -> Op:
         if op.f == "read":
             return op.complete(OK, value=self.kv.read(op.key))
@@ -98,21 +99,19 @@ class FinalReads:
 
 
 class RegisterWorkload(KVWorkload):
-    """Plugin "register". Options (spec.options): keys (5), ops_per_key (200),
-    client_timeout (1.0 s), port (7000)."""
+    """Plugin "register". Options (spec.options): keys (5), ops_per_key (200); the db's
+    client takes its own (kvstore: port, client_timeout)."""
 
     name = "register"
+    client_class = RegisterClient
 
     def __init__(self, **opts: Any):
         super().__init__(**opts)
         self._gen: RegisterGen | None = None
 
-    def client(self, ctx: Context, process: int, node: str) -> RegisterClient:
-        return RegisterClient(*self._endpoint(ctx, node))
-
     def generator(self, ctx: Context) -> RegisterGen:
-        self._gen = RegisterGen(keys=int(self._opt(ctx, "keys", 5)),
-                                ops_per_key=int(self._opt(ctx, "ops_per_key", 200)))
+        self._gen = RegisterGen(keys=self.opt(ctx, "keys", 5),
+                                ops_per_key=self.opt(ctx, "ops_per_key", 200))
         return self._gen
 
     def final_generator(self, ctx: Context) -> g.Generator | None:
@@ -120,7 +119,5 @@ class RegisterWorkload(KVWorkload):
             return None
         return FinalReads(self._gen)
 
-    def checker(self, ctx: Context) -> Checker:
-        from checkers.linearizable import LinearizableChecker
-
-        return LinearizableChecker(model="cas-register")
+    def checkers(self, ctx: Context) -> dict[str, Checker]:
+        return {"linearizable": LinearizableChecker(model="cas-register")}

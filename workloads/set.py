@@ -10,18 +10,17 @@ holds every acknowledged add), and unhandled exceptions.
 """
 from __future__ import annotations
 
-from checkers.common import Compose
 from checkers.exceptions import UnhandledExceptionsChecker
 from checkers.sets import SetChecker, SetFullChecker
 from harness import generators as g
-from harness.api import Checker, Context
+from harness.api import Checker, Context, KVAdd
 from harness.history import OK, Op
 from workloads.kv import FreshValueGen, KVOpClient, KVWorkload, final_reads, unknown_f
 
 __all__ = ["SetClient", "SetGen", "SetWorkload"]
 
 
-class SetClient(KVOpClient):
+class SetClient(KVOpClient[KVAdd]):
     def apply(self, op: Op) -> Op:
         if op.f == "add":
             self.kv.add(op.key, op.value)
@@ -40,22 +39,19 @@ class SetGen(FreshValueGen):
 
 class SetWorkload(KVWorkload):
     """Plugin "set". Options (spec.options): keys (3), read_ratio (0.2), linearizable
-    (false: stale reads are reported but are no error), client_timeout (1.0 s), port
-    (7000)."""
+    (false: stale reads are reported but are no error). Needs a db client with ``add``."""
 
     name = "set"
-
-    def client(self, ctx: Context, process: int, node: str) -> SetClient:
-        return SetClient(*self._endpoint(ctx, node))
+    client_class = SetClient
+    needs = KVAdd
 
     def generator(self, ctx: Context) -> SetGen:
-        return SetGen(keys=int(self._opt(ctx, "keys", 3)),
-                      read_ratio=float(self._opt(ctx, "read_ratio", 0.2)))
+        return SetGen(keys=self.opt(ctx, "keys", 3), read_ratio=self.opt(ctx, "read_ratio", 0.2))
 
     def final_generator(self, ctx: Context) -> g.Generator | None:
-        return final_reads(int(self._opt(ctx, "keys", 3)))
+        return final_reads(self.opt(ctx, "keys", 3))
 
-    def checker(self, ctx: Context) -> Checker:
-        lin = str(self._opt(ctx, "linearizable", "false")).lower() in ("1", "true", "yes")
-        return Compose({"set-full": SetFullChecker(linearizable=lin), "set": SetChecker(),
-                        "exceptions": UnhandledExceptionsChecker()})
+    def checkers(self, ctx: Context) -> dict[str, Checker]:
+        lin = self.opt(ctx, "linearizable", False)
+        return {"set-full": SetFullChecker(linearizable=lin), "set": SetChecker(),
+                "exceptions": UnhandledExceptionsChecker()}

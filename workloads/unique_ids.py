@@ -8,45 +8,35 @@ unique-ids and unhandled exceptions.
 """
 from __future__ import annotations
 
-from checkers.common import Compose
 from checkers.exceptions import UnhandledExceptionsChecker
 from checkers.unique_ids import UniqueIdsChecker
-from dbs.kvstore.client import KVClient, KVError
 from harness import generators as g
-from harness.api import Checker, Context
-from harness.history import FAIL, INFO, OK, Op
-from workloads.kv import KVWorkload
+from harness.api import Checker, Context, KVIncr
+from harness.history import OK, Op
+from workloads.kv import KVOpClient, KVWorkload, unknown_f
 
 __all__ = ["IdClient", "UniqueIdsWorkload"]
 
 KEY = "unique-ids"
 
 
-class IdClient:
-    def __init__(self, host: str, port: int, timeout: float, key: str = KEY):
-        self.kv = KVClient(host, port=port, timeout=timeout)
+class IdClient(KVOpClient[KVIncr]):
+    def __init__(self, kv: KVIncr, key: str = KEY):
+        super().__init__(kv)
         self.key = key
 
-    def invoke(self, ctx: Context, op: Op) -> Op:
+    def apply(self, op: Op) -> Op:
         if op.f != "generate":
-            return op.complete(FAIL, error=f"unknown f {op.f!r}")
-        try:
-            return op.complete(OK, value=self.kv.incr(self.key, 1))
-        except KVError as e:
-            return op.complete(FAIL if getattr(e, "definite", False) else INFO,
-                               error=f"{e.code}: {e}")
-
-    def close(self, ctx: Context) -> None:
-        self.kv.close()
+            return unknown_f(op)
+        return op.complete(OK, value=self.kv.incr(self.key, 1))
 
 
 class UniqueIdsWorkload(KVWorkload):
-    """Plugin "unique-ids". Options (spec.options): client_timeout (1.0 s), port (7000)."""
+    """Plugin "unique-ids". No options of its own. Needs a db client with ``incr``."""
 
     name = "unique-ids"
-
-    def client(self, ctx: Context, process: int, node: str) -> IdClient:
-        return IdClient(*self._endpoint(ctx, node))
+    client_class = IdClient
+    needs = KVIncr
 
     def generator(self, ctx: Context) -> g.Generator:
         return g.repeat({"f": "generate"})
@@ -54,6 +44,5 @@ class UniqueIdsWorkload(KVWorkload):
     def final_generator(self, ctx: Context) -> g.Generator | None:
         return None
 
-    def checker(self, ctx: Context) -> Checker:
-        return Compose({"unique-ids": UniqueIdsChecker(),
-                        "exceptions": UnhandledExceptionsChecker()})
+    def checkers(self, ctx: Context) -> dict[str, Checker]:
+        return {"unique-ids": UniqueIdsChecker(), "exceptions": UnhandledExceptionsChecker()}

@@ -21,12 +21,11 @@ a map key), keywords only at a delimiter, ``nil`` only between delimiters.
 from __future__ import annotations
 
 import json
-import multiprocessing
-import os
 import re
-import threading
 from collections import Counter
 from typing import Any
+
+from checkers.forked import can_fork, in_two
 
 __all__ = ["NOT_READ", "read_simple_lines"]
 
@@ -64,13 +63,13 @@ def read_simple_lines(lines: list[str]) -> list[Any]:
         if not picked:
             return out
         text = "\n".join([lines[i] for i in picked])
-    text = _to_json(text)
-    if text is None:
+    js = _to_json(text)
+    if js is None:
         return out
     try:
-        values = json.loads("[" + text.replace("\n", ",") + "]")
+        values = json.loads("[" + js.replace("\n", ",") + "]")
     except ValueError:
-        values = [_loads(t) for t in text.split("\n")]
+        values = [_loads(t) for t in js.split("\n")]
     if len(values) != len(picked):  # cannot happen: one JSON value a line
         return out
     for i, v in zip(picked, values):
@@ -80,44 +79,16 @@ def read_simple_lines(lines: list[str]) -> list[Any]:
 
 def _to_json(text: str) -> str | None:
     """Lines of EDN -> lines of JSON (None: give up), in two processes for a big text."""
-    if len(text) < PARALLEL_MIN_CHARS or not _can_fork():
+    if len(text) < PARALLEL_MIN_CHARS or not can_fork():
         return _to_json_one(text)
     cut = text.find("\n", len(text) // 2)
     if cut < 0:
         return _to_json_one(text)
     first, second = text[:cut], text[cut + 1:]
-    ctx = multiprocessing.get_context("fork")
-    recv, send = ctx.Pipe(duplex=False)
-
-    def child() -> None:
-        try:
-            send.send(_to_json_one(second))
-        finally:
-            send.close()
-
-    proc = ctx.Process(target=child, daemon=True)
-    proc.start()
-    send.close()
-    try:
-        head = _to_json_one(first)
-        try:
-            tail = recv.recv()
-        except (EOFError, OSError):
-            tail = _to_json_one(second)  # the child died: do its half here
-    finally:
-        recv.close()
-        proc.join(timeout=5)
-        if proc.is_alive():
-            proc.kill()
+    head, tail = in_two(lambda: _to_json_one(first), lambda: _to_json_one(second))
     if head is None or tail is None:
         return None
     return head + "\n" + tail
-
-
-def _can_fork() -> bool:
-    # One thread only: a forked child of a threaded process may inherit a held lock.
-    return ((os.cpu_count() or 1) > 1 and "fork" in multiprocessing.get_all_start_methods()
-            and threading.active_count() == 1)
 
 
 def _to_json_one(text: str) -> str | None:

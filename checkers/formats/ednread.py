@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-import edn_format  # type: ignore[import-untyped]
+import edn_format  # untyped: pyproject's mypy overrides ignore its missing stubs
 
 __all__ = ["EDNError", "NotSimple", "from_edn", "read_all", "read_form", "read_leading"]
 

@@ -20,13 +20,18 @@ For a non-linearizable key, within a time budget:
    still fails, it is just not minimal. The witness is reported as its ops' invocations and
    completions (``ops``).
 
-3. A sentence, from the zone conflict (checkers.zones) of the witness, or from where the
-   search got stuck on it (checkers.search): "read of key 3 returned 4 at 12.031 s, but
+3. A sentence, from the zone conflict (zones) of the witness, or from where the
+   search got stuck on it (search): "read of key 3 returned 4 at 12.031 s, but
    write of 5 by process 1 had completed at 11.902 s, before the read began (at 12.002 s)
    and after write of 4 by process 0 had completed (at 11.500 s), and no later write of 4
    could have happened".
 
-Keys beyond the budget get the sentence on the whole key and the ops it names.
+Keys beyond the budget get the sentence on the whole key and the ops it names. Every
+invalid key's result has ``witness``: the invocation indices of the minimal witness, or of
+the ops the sentence names when there was no time for one.
+
+This module imports the lower ones (index, decide, result, models, search, zones), never
+the package: the checker (checkers.linearizable.checker) calls it.
 """
 from __future__ import annotations
 
@@ -35,121 +40,124 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from checkers.linearizable import (
-    Call,
-    KeyHistory,
-    Verdict,
-    _key_result,
-    decide,
-    prepare_entries,
-)
+from checkers.linearizable.decide import Verdict, decide
+from checkers.linearizable.index import KeyHistory, columns
 from checkers.linearizable.models import CAS, READ, UNKNOWN, WRITE, Model, show
+from checkers.linearizable.result import KeyResult, key_result
 from checkers.linearizable.search import Entry, Outcome, SearchTimeout
 from checkers.linearizable.zones import Conflict
-from harness.history import FAIL, OK, Op
+from harness.history import FAIL, OK, Op, Pair
 
 __all__ = ["explain_key", "longest_prefix", "minimal_witness", "timed_out", "when_"]
 
 MAX_OPS = 50  # op dicts reported for an invalid key
 
 
-def explain_key(kh: KeyHistory, m: Model, init: Any, entries: list[Entry], v: Verdict,
-                deadline: float | None, budget: float | None, source: str,
-                decide_seconds: float = 0.0) -> dict[str, Any]:
-    """The result dict of a key found non-linearizable (``v``, from ``entries``, in
-    ``decide_seconds``)."""
-    calls = kh.call_objects()
-    by_pos = {c.call: c for c in calls}
+def explain_key(kh: KeyHistory, m: Model, init: Any, v: Verdict, deadline: float | None,
+                budget: float | None, source: str, decide_seconds: float = 0.0) -> KeyResult:
+    """The result of a key found non-linearizable (``v``, decided in ``decide_seconds``)."""
+    calls = kh.pairs
+    entries = v.entries
+    by_pos = {c.i: c for c in calls}
     key = calls[0].invoke.key if calls else None
     n = len(calls)
     if budget is None:
-        text = sentence(v, entries, by_pos, m, init, key)
-        named = _named_calls(v, entries, by_pos, calls, m, init, key)
-        return _key_result(False, n, text, _op_dicts(named, None), method=v.method)
+        return _named_result(v, entries, by_pos, calls, m, init, key, n, None)
     end = time.monotonic() + budget
     if deadline is not None:
         end = min(end, deadline + budget / 4)  # a little past the deadline, to say why
     hint = v.outcome.blocked.ret if v.outcome is not None and v.outcome.blocked else None
-    cut = longest_prefix(calls, m, init, end, source, hint)
+    cut = longest_prefix(kh, m, init, end, source, hint)
     prefix_ops = None if cut is None else _prefix_ops(calls, cut)
-    pool = [c for c in calls if c.complete is not None and c.complete.type == OK
-            and (cut is None or c.ret <= cut)]  # type: ignore[operator]
+    pool = [c for c in calls if c.j is not None and c.type == OK and (cut is None or c.j <= cut)]
     cap = None if v.method == "zones" else max(0.005, 10 * decide_seconds)
-    witness = minimal_witness(calls, pool, m, init, cut, end, source, cap)
-    relaxed = {c.call for c in calls} - {c.call for c in witness}
-    w_entries = prepare_entries(calls, m, source, cut=cut, relaxed=relaxed)
+    witness = minimal_witness(kh, pool, m, init, cut, end, source, cap)
+    relaxed = {c.i for c in calls} - {c.i for c in witness}
     try:
-        wv = decide(w_entries, m, init, end)
+        wv: Verdict | None = decide(columns(kh.cut(cut, relaxed), m, source), m, init, end)
     except SearchTimeout:
         wv = None
     if wv is None or wv.valid:  # cannot happen unless time ran out: say what we know
-        text = sentence(v, entries, by_pos, m, init, key)
-        named = _named_calls(v, entries, by_pos, calls, m, init, key)
-        return _key_result(False, n, text, _op_dicts(named, None), method=v.method,
-                           prefix_ops=prefix_ops)
-    text = sentence(wv, w_entries, by_pos, m, init, key)
+        return _named_result(v, entries, by_pos, calls, m, init, key, n, prefix_ops)
+    text = sentence(wv, wv.entries, by_pos, m, init, key)
     # The sentence may name ops outside the witness (a write of the value a witness read
     # saw: relaxed, but still needed): list their invocations too, marked "relaxed".
-    inside = {c.call for c in witness}
-    named = [c for c in _named_calls(wv, w_entries, by_pos, calls, m, init, key)
-             if c.call not in inside]
+    inside = {c.i for c in witness}
+    named = [c for c in _named_calls(wv, wv.entries, by_pos, calls, m, init, key)
+             if c.i not in inside]
     ops = _op_dicts(witness, cut, named)
-    res = _key_result(False, n, text, ops, method=v.method, prefix_ops=prefix_ops)
-    res["witness"] = sorted(c.invoke.index for c in witness)  # for the report
-    return res
+    return key_result(False, n, text, ops, method=v.method, prefix_ops=prefix_ops,
+                      witness=_indices(witness or calls))
 
 
-def _prefix_ops(calls: list[Call], ret: int) -> int:
+def _named_result(v: Verdict, entries: list[Entry], by_pos: dict[int, Pair],
+                  calls: list[Pair], m: Model, init: Any, key: Any, n: int,
+                  prefix_ops: int | None) -> KeyResult:
+    """The sentence on the whole key, and the ops it names as its witness (those that fit
+    in ``ops``: the ones a reader is shown)."""
+    text = sentence(v, entries, by_pos, m, init, key)
+    named = _named_calls(v, entries, by_pos, calls, m, init, key)
+    ops = _op_dicts(named, None)
+    shown = {d["index"] for d in ops if d["type"] == "invoke"}
+    witness = _indices([c for c in named if c.invoke.index in shown] or named or calls)
+    return key_result(False, n, text, ops, method=v.method, prefix_ops=prefix_ops,
+                      witness=witness)
+
+
+def _indices(calls: list[Pair]) -> list[int]:
+    """The op indices of the invocations of ``calls``, sorted."""
+    return sorted(c.invoke.index for c in calls)
+
+
+def _prefix_ops(calls: list[Pair], ret: int) -> int:
     """The ops invoked before the op that completes at position ``ret`` was: the history up
     to that invocation is linearizable when the cut just before ``ret`` is."""
-    breaking = next((c.call for c in calls if c.ret == ret), ret)
-    return sum(1 for c in calls if c.call < breaking)
+    breaking = next((c.i for c in calls if c.j == ret), ret)
+    return sum(1 for c in calls if c.i < breaking)
 
 
-def timed_out(kh: KeyHistory, m: Model, e: SearchTimeout) -> dict[str, Any]:
+def timed_out(kh: KeyHistory, e: SearchTimeout) -> KeyResult:
     """An undecided key: what the search had learned when its time ran out."""
-    n = len(kh.calls)
-    prefix = _prefix_ops(kh.call_objects(), e.frontier) if e.frontier >= 0 else 0
-    return _key_result("unknown", n, f"timed out: {e}; the history up to the first {prefix} "
-                                     f"of its {n} ops is linearizable",
-                       method="search", prefix_ops=prefix)
+    n = len(kh.pairs)
+    prefix = _prefix_ops(kh.pairs, e.frontier) if e.frontier >= 0 else 0
+    return key_result("unknown", n, f"timed out: {e}; the history up to the first {prefix} "
+                                    f"of its {n} ops is linearizable",
+                      method="search", prefix_ops=prefix)
 
 
 # --- prefix and witness ---------------------------------------------------------------------
 
-def _fails(calls: list[Call], m: Model, init: Any, end: float, source: str,
+def _fails(kh: KeyHistory, m: Model, init: Any, end: float, source: str,
            cut: int | None = None, relaxed: set[int] | None = None) -> bool | None:
     """True: not linearizable; False: linearizable; None: out of time."""
     if time.monotonic() > end:
         return None
     try:
-        return not decide(prepare_entries(calls, m, source, cut=cut, relaxed=relaxed),
-                          m, init, end).valid
+        return not decide(columns(kh.cut(cut, relaxed), m, source), m, init, end).valid
     except SearchTimeout:
         return None
 
 
-def longest_prefix(calls: list[Call], m: Model, init: Any, end: float,
+def longest_prefix(kh: KeyHistory, m: Model, init: Any, end: float,
                    source: str = "history", hint: int | None = None) -> int | None:
     """The position t* of the ok completion at which the key stops being linearizable (see
     the module docstring), or None if time ran out. ``hint``: a guess (the return the search
     got stuck at), tried first: two checks instead of a binary search when it is right."""
-    rets = sorted(c.ret for c in calls if c.complete is not None  # type: ignore[misc]
-                  and c.complete.type == OK)
+    rets = sorted(c.j for c in kh.pairs if c.j is not None and c.type == OK)
     if not rets:
         return None
     lo, hi = 0, len(rets) - 1  # invariant: the cut at rets[hi] fails
     if hint is not None and hint in rets:
         j = rets.index(hint)
-        if _fails(calls, m, init, end, source, cut=hint):
-            if j == 0 or _fails(calls, m, init, end, source, cut=rets[j - 1]) is False:
+        if _fails(kh, m, init, end, source, cut=hint):
+            if j == 0 or _fails(kh, m, init, end, source, cut=rets[j - 1]) is False:
                 return hint
             hi = j
         else:
             lo = j + 1
     while lo < hi:
         mid = (lo + hi) // 2
-        f = _fails(calls, m, init, end, source, cut=rets[mid])
+        f = _fails(kh, m, init, end, source, cut=rets[mid])
         if f is None:
             return None
         if f:
@@ -159,19 +167,19 @@ def longest_prefix(calls: list[Call], m: Model, init: Any, end: float,
     return rets[lo]
 
 
-def minimal_witness(calls: list[Call], pool: list[Call], m: Model, init: Any,
+def minimal_witness(kh: KeyHistory, pool: list[Pair], m: Model, init: Any,
                     cut: int | None, end: float, source: str = "history",
-                    check_cap: float | None = None) -> list[Call]:
+                    check_cap: float | None = None) -> list[Pair]:
     """ddmin over ``pool``: a small subset W that still fails with every other op relaxed.
     ``check_cap`` bounds one check: relaxing many ops can make the search wander, and a
     check that runs out of time keeps the ops (W stays a witness, maybe not a minimal one).
     """
-    everyone = {c.call for c in calls}
+    everyone = {c.i for c in kh.pairs}
 
-    def fails(subset: list[Call]) -> bool:
-        keep = {c.call for c in subset}
+    def fails(subset: list[Pair]) -> bool:
+        keep = {c.i for c in subset}
         stop = end if check_cap is None else min(end, time.monotonic() + check_cap)
-        return _fails(calls, m, init, stop, source, cut=cut, relaxed=everyone - keep) is True
+        return _fails(kh, m, init, stop, source, cut=cut, relaxed=everyone - keep) is True
 
     return ddmin(pool, fails, end)
 
@@ -200,31 +208,31 @@ def ddmin(items: list[Any], fails: Callable[[list[Any]], bool], end: float) -> l
     return items
 
 
-def _op_dicts(calls: list[Call], cut: int | None, relaxed: list[Call] | None = None
+def _op_dicts(calls: list[Pair], cut: int | None, relaxed: list[Pair] | None = None
               ) -> list[dict[str, Any]]:
     """Invocations and completions (up to ``cut``) of ``calls``, and the invocations of
     ``relaxed`` marked ``"relaxed": true``, in history order, at most MAX_OPS dicts."""
     out: list[tuple[int, dict[str, Any]]] = []
     budget = MAX_OPS
-    for c in sorted(calls, key=lambda c: c.call):
-        done = c.complete if c.ret is not None and (cut is None or c.ret <= cut) else None
-        cost = 1 if done is None else 2
+    for c in sorted(calls, key=lambda c: c.i):
+        j = c.j if c.j is not None and (cut is None or c.j <= cut) else None
+        cost = 1 if j is None else 2
         if cost > budget:
             break
         budget -= cost
-        out.append((c.call, c.invoke.to_dict()))
-        if done is not None:
-            out.append((c.ret, done.to_dict()))  # type: ignore[arg-type]
-    for c in sorted(relaxed or [], key=lambda c: c.call)[:budget]:
-        out.append((c.call, c.invoke.to_dict() | {"relaxed": True}))
+        out.append((c.i, c.invoke.to_dict()))
+        if j is not None and c.complete is not None:
+            out.append((j, c.complete.to_dict()))
+    for c in sorted(relaxed or [], key=lambda c: c.i)[:budget]:
+        out.append((c.i, c.invoke.to_dict() | {"relaxed": True}))
     return [d for _, d in sorted(out, key=lambda t: t[0])]
 
 
-def _named_calls(v: Verdict, entries: list[Entry], by_pos: dict[int, Call],
-                 calls: list[Call], m: Model, init: Any, key: Any) -> list[Call]:
+def _named_calls(v: Verdict, entries: list[Entry], by_pos: dict[int, Pair],
+                 calls: list[Pair], m: Model, init: Any, key: Any) -> list[Pair]:
     """The ops a sentence about ``v`` names: the conflict's ops and the cas chains of its
     blocks, or the search's blocked op and the writers of the states it met."""
-    picked: list[Call] = []
+    picked: list[Pair] = []
     if v.zone is not None and v.zone.conflict is not None:
         c = v.zone.conflict
         w = _Words(m, entries, by_pos, init, key)
@@ -245,26 +253,26 @@ def _named_calls(v: Verdict, entries: list[Entry], by_pos: dict[int, Call],
     return picked
 
 
-def _involved(out: Outcome, entries: list[Entry], by_pos: dict[int, Call],
-              calls: list[Call]) -> list[Call]:
+def _involved(out: Outcome, entries: list[Entry], by_pos: dict[int, Pair],
+              calls: list[Pair]) -> list[Pair]:
     """The blocked op, the writers of the states it met, and the ops concurrent with it
     (nearest first)."""
     if out.blocked is None:
         return []
     b = _call(out.blocked, by_pos)
     chosen = [b] + [_call(w, by_pos) for w in out.states.values() if w is not None]
-    near = [c for c in calls if c.call < (b.ret or 0) and (c.ret is None or c.ret > b.call)
+    near = [c for c in calls if c.i < (b.j or 0) and (c.j is None or c.j > b.i)
             and (c.complete is None or c.complete.type != FAIL)]
-    near.sort(key=lambda c: abs(c.call - b.call))
-    picked: list[Call] = []
+    near.sort(key=lambda c: abs(c.i - b.i))
+    picked: list[Pair] = []
     for c in chosen + near:
         if c not in picked:
             picked.append(c)
     return picked
 
 
-def _call(e: Entry, by_pos: dict[int, Call]) -> Call:
-    return e.ref if isinstance(e.ref, Call) else by_pos[e.call]
+def _call(e: Entry, by_pos: dict[int, Pair]) -> Pair:
+    return by_pos[e.call]
 
 
 # --- sentences ------------------------------------------------------------------------------
@@ -279,12 +287,12 @@ def when_(op: Op) -> str:
 class _Words:
     """Phrases about the entries of one decided history."""
 
-    def __init__(self, m: Model, entries: list[Entry], by_pos: dict[int, Call], init: Any,
+    def __init__(self, m: Model, entries: list[Entry], by_pos: dict[int, Pair], init: Any,
                  key: Any):
         self.m, self.entries, self.by_pos, self.init = m, entries, by_pos, init
         self.of_key = "" if key is None else f" of key {show(key)}"
 
-    def call(self, i: int) -> Call:
+    def call(self, i: int) -> Pair:
         return _call(self.entries[i], self.by_pos)
 
     def ok(self, i: int) -> bool:
@@ -330,18 +338,18 @@ class _Words:
         kind, a, b = self.entries[i].step
         return a if kind == WRITE else b if kind == CAS and a != b else UNKNOWN
 
-    def describe(self, c: Call) -> str:
+    def describe(self, c: Pair) -> str:
         inv = c.invoke
         return (f"{self.m.describe_op(inv.f, inv.value, UNKNOWN)} by process "
                 f"{inv.process}")
 
-    def writer_after(self, v: Any, ret: int | None) -> Call | None:
+    def writer_after(self, v: Any, ret: int | None) -> Pair | None:
         """A call of the whole key (not only these entries) that writes ``v``, invoked after
         position ``ret``, and not failed: what a cut history left out."""
         if ret is None:
             return None
-        for c in sorted(self.by_pos.values(), key=lambda c: c.call):
-            if c.call <= ret or (c.complete is not None and c.complete.type == FAIL):
+        for c in sorted(self.by_pos.values(), key=lambda c: c.i):
+            if c.i <= ret or (c.complete is not None and c.complete.type == FAIL):
                 continue
             try:
                 step = self.m.prepare(c.invoke.f, c.invoke.value, UNKNOWN)
@@ -385,7 +393,7 @@ class _Words:
         return f"{self.t_call(i)} (when {self.what(i)} began)"
 
 
-def sentence(v: Verdict, entries: list[Entry], by_pos: dict[int, Call], m: Model, init: Any,
+def sentence(v: Verdict, entries: list[Entry], by_pos: dict[int, Pair], m: Model, init: Any,
              key: Any) -> str:
     """One sentence on why ``entries`` (decided by ``v``) cannot be linearized."""
     w = _Words(m, entries, by_pos, init, key)

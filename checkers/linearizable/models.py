@@ -8,7 +8,8 @@ the rest filled in by ``define_model`` (the one place where defaults live):
         for a crashed op (info, or never completed: its output was never seen)
     equal(a, b)            are two states the same (default ``==``; see below)
     describe_op(f, value, out) -> "cas from 3 to 4";  describe_state(state) -> "4"
-    partition(op)          the object an op acts on (default ``op.key``): the checker checks
+    partition(op)          the object an op acts on (default ``op.key``, flagged by
+                           ``by_key``: the checker reads the key inline); the checker checks
                            each object apart (P-compositionality); None: one object for all
     pure(f, value, out)    the op never changes the state (a read); a crashed pure op
                            observed nothing and is dropped, a completed one is linearized as
@@ -21,7 +22,7 @@ values: tuples, frozensets. ``equal`` exists for the odd model whose states have
 representations that compare equal; with a custom ``equal`` the search canonicalises every
 state it meets by a scan of those seen so far (slower).
 
-Step kinds (``compile``'s vocabulary; ``checkers.search.apply_step`` is their meaning):
+Step kinds (``compile``'s vocabulary; ``checkers.linearizable.search.apply_step`` is their meaning):
 
     READ    valid iff state == a; state unchanged          {"f": "read", "value": 4} (ok)
     WRITE   state := a                                     {"f": "write", "value": 4}
@@ -137,6 +138,9 @@ class Model:
     # f -> READ/WRITE/CAS for a plain register: lets the checker build steps inline (the
     # same steps ``compile`` makes; a property test holds them equal).
     register_kinds: dict[str, int] | None = None
+    # True when ``partition`` is the default (``op.key``): the checker then reads the key
+    # without calling ``partition`` (an explicit flag, not a guess from the function).
+    by_key: bool = False
 
     def prepare(self, f: str, value: Any, out: Any) -> Step | None:
         """The op as a search step (``out`` UNKNOWN for a crashed op), or None for an op that
@@ -165,14 +169,19 @@ def define_model(name: str, *, init: Any, fs: tuple[str, ...] | list[str],
                  noun: str = "object", unique_writes: bool = False,
                  register_kinds: dict[str, int] | None = None) -> Model:
     """A Model with every default filled in (this is the only place defaults live)."""
+    by_key = partition == "key"
+    part = _by_key if isinstance(partition, str) else partition
+    if isinstance(partition, str) and not by_key:
+        raise ConfigError(f"model {name!r}: partition must be a function, None or \"key\", "
+                          f"got {partition!r}")
     return Model(
         name=name, init=freeze(init), fs=tuple(fs), step=step, equal=equal,
         describe_op=describe_op or _describe_op,
         describe_state=describe_state or show,
-        partition=_by_key if partition == "key" else partition,  # type: ignore[arg-type]
+        partition=part,
         pure=pure or (lambda f, value, out: False),
         compile=compile, noun=noun, unique_writes=unique_writes,
-        register_kinds=register_kinds)
+        register_kinds=register_kinds, by_key=by_key)
 
 
 def _by_key(op: Any) -> Any:

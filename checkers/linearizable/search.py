@@ -56,8 +56,9 @@ crashed op, and lever 5 is off. Levers 1-3 hold for any deterministic model. A m
 ops (``pure``) are greedy steps (lever 2) when ``step`` accepts them in the current state.
 
 Crashed reads and crashed pure ops carry no observation and change nothing: the caller
-drops them (checkers.linearizable). Register and cas-register keys whose written values are
-unique do not come here at all: checkers.zones decides them in O(n log n).
+drops them (checkers.linearizable.index). Register and cas-register keys whose written
+values are unique do not come here at all: checkers.linearizable.zones decides them in
+O(n log n).
 """
 from __future__ import annotations
 
@@ -97,12 +98,14 @@ class SearchTimeout(Exception):
 @dataclass(slots=True)
 class Entry:
     """One op for the search: ``call``/``ret`` are positions in the history (ret None:
-    crashed), ``step`` the model's (kind, a, b), ``ref`` whatever the caller wants back."""
+    crashed), ``step`` the model's (kind, a, b). The search's own compact record, not a
+    second harness.history.Pair: it holds only what the search reads, the step already
+    compiled, and it is built in one place (checkers.linearizable.index), only when a key
+    goes to the search (the zone checker reads columns)."""
 
     call: int
     ret: int | None
     step: Step
-    ref: Any = None
 
 
 @dataclass

@@ -4,9 +4,9 @@ Gibbons & Korach's zones (1997), extended to cas chains and to crashed ops. It a
 one key of a register or cas-register history in which no two writes (or successful cas) put
 the same value, and none puts the initial value: our register workload writes 1, 2, 3, ...
 per key, so a read names the one op that wrote what it saw. ``check_unique`` answers None
-when that does not hold, and the caller falls back to the search (checkers.search).
+when that does not hold, and the caller falls back to the search (checkers.linearizable.search).
 
-Input: search entries (checkers.search.Entry) for one key, failed ops and crashed pure ops
+Input: search entries (search.Entry) for one key, failed ops and crashed pure ops
 already dropped; ``ret`` None means crashed (may take effect at any time after its call, or
 never). A cas [a a] is a read of a. Each op takes effect at a point strictly inside
 (call, ret); history positions are distinct integers, so no two endpoints tie.
@@ -56,8 +56,7 @@ from typing import Any
 
 from checkers.linearizable.models import CAS, READ, WRITE
 
-__all__ = ["INF", "Conflict", "ZoneOutcome", "check_unique", "check_unique_steps", "zones"]
-
+__all__ = ["INF", "Conflict", "ZoneOutcome", "check_unique", "zones"]
 
 
 @dataclass
@@ -89,18 +88,12 @@ class ZoneOutcome:
 
 
 def check_unique(entries: list[Any], init: Any) -> ZoneOutcome | None:
-    """The verdict for one key's entries, or None if written values are not unique (or an op
-    is not a read, write or cas)."""
-    return check_unique_steps([e.call for e in entries], [e.ret for e in entries],
-                              [e.step for e in entries], init)
-
-
-def check_unique_steps(calls: list[int], rets: list[int | None], steps: list[Any],
-                       init: Any) -> ZoneOutcome | None:
-    """``check_unique`` on parallel lists (entry i: calls[i], rets[i], steps[i]); conflict
-    op numbers index these lists."""
-    return zones([INF if r is None else r for r in rets], calls, [s[0] for s in steps],
-                 [s[1] for s in steps], [s[2] for s in steps], init)
+    """The verdict for one key's search entries, or None if written values are not unique
+    (or an op is not a read, write or cas); conflict op numbers index ``entries``. The
+    checker itself calls ``zones`` on columns (checkers.linearizable.decide)."""
+    return zones([INF if e.ret is None else e.ret for e in entries], [e.call for e in entries],
+                 [e.step[0] for e in entries], [e.step[1] for e in entries],
+                 [e.step[2] for e in entries], init)
 
 
 INF = 1 << 62  # the return of a crashed op: after every position (an int compares fast)

@@ -1,7 +1,9 @@
 """KVClient: the host-side client of splitbrain's key-value store (docker/kvstore).
 
-Synchronous, one TCP connection reused across calls, reconnected on the next call after any
-error. Speaks the JSON-lines protocol documented in docker/kvstore/kvstore.py.
+The db hands it to workloads (``KVStoreDB.kv(ctx, node)``): a harness.api.KV with every
+optional capability (KVIncr, KVAppend, KVAdd). Synchronous, one TCP connection reused across
+calls, reconnected on the next call after any error. Speaks the JSON-lines protocol
+documented in docker/kvstore/kvstore.py.
 
     >>> kv = KVClient("10.0.0.2")                    # doctest: +SKIP
     >>> kv.write(3, 7); kv.cas(3, 7, 8); kv.read(3)  # doctest: +SKIP
@@ -9,7 +11,7 @@ error. Speaks the JSON-lines protocol documented in docker/kvstore/kvstore.py.
 
 Errors, each with ``code``, ``definite``, ``msg`` and ``host``:
 
-    SplitbrainError
+    SplitbrainError, harness.api.StoreError (what workloads catch)
     └── KVError             the server answered ok=false; ``definite`` as the server said
         ├── KVUnavailable   could not connect: the request was never sent (definite=True)
         └── KVIndefinite    sent, then a timeout or a lost connection (definite=False)
@@ -26,10 +28,11 @@ import socket
 import time
 from typing import Any, Self
 
+from harness.api import StoreError
 from harness.errors import SplitbrainError
 
 
-class KVError(SplitbrainError):
+class KVError(SplitbrainError, StoreError):
     def __init__(self, code: str, definite: bool, msg: str = "", host: str = ""):
         self.code, self.definite, self.msg, self.host = code, definite, msg, host
         where = f" from {host}" if host else ""

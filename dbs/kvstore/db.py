@@ -4,32 +4,58 @@
 the store needs no image rebuild), wipes the data dir, starts the server detached and waits
 until it answers on its port from inside the node. Everything goes through ``ctx.remotes``.
 
-Capabilities: DB, Killable (SIGKILL by pidfile / restart keeping data), Pausable
-(SIGSTOP / SIGCONT), HasLogFiles, HasPrimaries.
+Capabilities: DB, HasModes, HasKV (``kv(ctx, node)``: a KVClient, for the workloads),
+Killable (SIGKILL by pidfile / restart keeping data), Pausable (SIGSTOP / SIGCONT),
+HasLogFiles, HasPrimaries.
 
-Modes (``--mode``): primary, raft (correct); lease, lww, async (wrong on purpose, each the
-way DDIA ch. 8 warns about); fenced (lease made safe by fencing tokens). See the README's
-section "The key-value store and its modes".
+Modes (``--mode``, ``MODES``: each with its promise and the verdict a test should reach):
+raft (the default), primary (correct); lease, lww, async (wrong on purpose, each the way
+DDIA ch. 8 warns about); fenced (lease made safe by fencing tokens). See the README's section
+"The key-value store and its modes".
 
-Options read from ``ctx.spec.options``: ``port`` (7000), ``kvstore_args`` (extra server
-flags, a list, e.g. ["--forward-timeout", "0.5"], or one string), and the mode knobs
-``lease_ms`` (lease, fenced), ``failover_ms`` (async), ``sync_ms`` (lww), each passed as
-the server flag of the same name. ``ctx.extra["db_env"]`` is merged into
-the server's environment on every start (the clock nemesis puts libfaketime there): either
-{"VAR": "value"} for all nodes, or {"n1": {"VAR": "value"}} for one node.
+Options read from ``ctx.options`` (harness.options.option: typed, one ConfigError line for a
+bad value): ``port`` (7000), ``client_timeout`` (1.0 s, each call of a workload's client),
+``kvstore_args`` (extra server flags, a list, e.g. ["--forward-timeout", "0.5"], or one
+string), and the mode knobs ``lease_ms`` (lease, fenced), ``failover_ms`` (async),
+``sync_ms`` (lww), ints, each passed as the server flag of the same name when given.
+``ctx.extra["db_env"]`` is merged into the server's environment on every start (the clock
+nemesis puts libfaketime there): either {"VAR": "value"} for all nodes, or
+{"n1": {"VAR": "value"}} for one node.
 """
 from __future__ import annotations
 
 import json
 import shlex
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.api import Context
+from dbs.kvstore.client import KVClient
+from harness.api import Context, Mode
 from harness.errors import ConfigError, RemoteError
+from harness.options import lookup, option
 
-MODES = ("primary", "raft", "lease", "fenced", "lww", "async")
-MODE_KNOBS = ("lease_ms", "failover_ms", "sync_ms")
+# The first is the default. expect: the verdict a test should reach (True: valid, False:
+# invalid); the faults named are those that break a broken mode, as the README tells.
+MODES: tuple[Mode, ...] = (
+    Mode("raft", "linearizable: every op, reads too, commits through a Raft log on a "
+         "majority (fsync before the ack)", expect_default=True),
+    Mode("primary", "linearizable: one copy on the first node, which every other node "
+         "forwards to", expect_default=True),
+    Mode("lease", "linearizable reads from the leader alone while its wall-clock lease "
+         "holds: a paused, cut-off or clock-skewed old leader serves stale reads",
+         expect={"pause": False, "partition": False, "clock": False}, expect_default=False),
+    Mode("fenced", "linearizable: the lease of mode lease, made safe by fencing tokens the "
+         "replicas check", expect_default=True),
+    Mode("lww", "always available, replicas converge by last write wins on the wall clock: "
+         "a slow clock or a partition loses acknowledged writes",
+         expect={"clock": False, "partition": False}, expect_default=False),
+    Mode("async", "acknowledged writes are durable (they are not: failover without a "
+         "quorum, replication after the ack)",
+         expect={"partition": False, "pause": False, "kill": False}, expect_default=False),
+)
+MODE_NAMES = tuple(m.name for m in MODES)
+MODE_KNOBS = {"lease_ms": 10_000, "failover_ms": 1000, "sync_ms": 1000}  # server defaults
 INSTALL_DIR = "/opt/splitbrain/kvstore"
 DATA_DIR = "/var/lib/splitbrain/kv"
 LOG_FILE = "/var/log/splitbrain/kvstore.log"
@@ -86,7 +112,7 @@ class KVStoreDB:
     """Plugin "kvstore". No-arg constructor; everything else comes from the Context."""
 
     name = "kvstore"
-    modes = MODES
+    modes: Sequence[Mode] = MODES
 
     # --- DB --------------------------------------------------------------------------------
 
@@ -137,12 +163,10 @@ class KVStoreDB:
                 "--nodes", ",".join(ctx.nodes), "--port", str(self.port(ctx)),
                 "--data-dir", DATA_DIR, "--mode", self.mode(ctx), "--log-file", LOG_FILE,
                 "--pid-file", PID_FILE, "--seed", str(_node_seed(ctx, node))]
-        opts = self._options(ctx)
-        for key in MODE_KNOBS:
-            if key in opts:
-                args += ["--" + key.replace("_", "-"), str(opts[key])]
-        extra = opts.get("kvstore_args", [])
-        args += shlex.split(extra) if isinstance(extra, str) else [str(a) for a in extra]
+        for key, default in MODE_KNOBS.items():
+            if lookup(ctx.options, key)[0]:
+                args += ["--" + key.replace("_", "-"), str(option(ctx.options, key, default))]
+        args += option(ctx.options, "kvstore_args", [], parse=server_args)
         env = self.env(ctx, node)
         prefix = ["env", *(f"{k}={v}" for k, v in sorted(env.items()))] if env else []
         # setsid: out of docker exec's session, so the exec returns and the server lives on;
@@ -157,6 +181,13 @@ class KVStoreDB:
 
     def resume(self, ctx: Context, node: str) -> None:
         ctx.remotes[node].run(f'{_PID}; if [ -n "$P" ]; then kill -CONT "$P"; fi')
+
+    # --- HasKV ----------------------------------------------------------------------------
+
+    def kv(self, ctx: Context, node: str) -> KVClient:
+        """A client of ``node``'s store (it connects on its first call)."""
+        return KVClient(ctx.ips.get(node, node), port=self.port(ctx),
+                        timeout=option(ctx.options, "client_timeout", 1.0))
 
     # --- HasLogFiles / HasPrimaries --------------------------------------------------------
 
@@ -192,13 +223,14 @@ class KVStoreDB:
     # --- config ----------------------------------------------------------------------------
 
     def mode(self, ctx: Context) -> str:
-        mode = getattr(ctx.spec, "mode", "") or "primary"
-        if mode not in MODES:
-            raise ConfigError(f"kvstore has no mode {mode!r}; modes: {', '.join(MODES)}")
+        """The spec's mode; an empty one means the default (the first of MODES)."""
+        mode = ctx.spec.mode or MODE_NAMES[0]
+        if mode not in MODE_NAMES:
+            raise ConfigError(f"kvstore has no mode {mode!r}; modes: {', '.join(MODE_NAMES)}")
         return mode
 
     def port(self, ctx: Context) -> int:
-        return int(self._options(ctx).get("port", 7000))
+        return option(ctx.options, "port", 7000)
 
     def env(self, ctx: Context, node: str) -> dict[str, str]:
         raw = dict(ctx.extra.get("db_env", {}) or {})
@@ -208,12 +240,20 @@ class KVStoreDB:
             env.update({k: str(v) for k, v in per_node.items()})
         return env
 
-    @staticmethod
-    def _options(ctx: Context) -> dict[str, Any]:
-        return dict(getattr(ctx.spec, "options", None) or {})
+
+def server_args(raw: Any) -> list[str]:
+    """``kvstore_args``: one string split as a shell would, or a list (each item a word)."""
+    if isinstance(raw, str):
+        return shlex.split(raw)
+    if isinstance(raw, list | tuple):
+        return [str(a) for a in raw]
+    raise ValueError("expected server flags as a string or a list")
+
+
+server_args.__name__ = "server flags"
 
 
 def _node_seed(ctx: Context, node: str) -> int:
     """Distinct per node (so election timeouts differ) yet fixed by the test's seed."""
-    base = int(getattr(ctx.spec, "seed", 0) or 0)
+    base = ctx.spec.seed
     return base * 1000 + (ctx.nodes.index(node) if node in ctx.nodes else 0)

@@ -31,10 +31,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kv_net import Lost, Peer, Refused, encode
-from kv_primary import error
-from kv_state import KVState, OpError, WriteLog
-from kv_wire import AddressBook, Log
+from kv_net import Lost, Peer, Refused, cut_off, encode
+from kv_persist import WriteLog, execute
+from kv_state import KVState, Mutation
+from kv_wire import AddressBook, Log, error
 
 PRIMARY, BACKUP = "primary", "backup"
 TICK_S = 0.05
@@ -150,20 +150,18 @@ class AsyncMode:
         return await self._forward(self.primary, req)
 
     async def _execute(self, req: dict[str, Any]) -> dict[str, Any]:
-        try:
-            value, mutation = self.state.apply(req)
-        except OpError as e:
-            await self.wal.sync()
-            return error(e.code, True, e.msg)
-        if mutation is not None:
-            self.seq += 1
-            self.writes_as_primary += 1
-            self.wal.append({"k": mutation[0], "v": mutation[1], "s": self.seq})
-            self.outbox.append([self.seq, mutation[0], mutation[1]])
-        await self.wal.sync()
-        # Acknowledged first, replicated after (and whatever queued since goes along).
-        asyncio.get_running_loop().call_soon(self._replicate)
-        return {"ok": True, "value": value}
+        resp = await execute(self.state, self.wal, req, self._record)
+        if resp["ok"]:
+            # Acknowledged first, replicated after (and whatever queued since goes along).
+            asyncio.get_running_loop().call_soon(self._replicate)
+        return resp
+
+    def _record(self, mutation: Mutation) -> dict[str, Any]:
+        """A change made as primary: numbered, queued for the backups, logged."""
+        self.seq += 1
+        self.writes_as_primary += 1
+        self.outbox.append([self.seq, mutation[0], mutation[1]])
+        return {"k": mutation[0], "v": mutation[1], "s": self.seq}
 
     def _replicate(self) -> None:
         if not self.outbox or self.role != PRIMARY:
@@ -271,17 +269,10 @@ class AsyncMode:
                     self._heartbeat()
             elif self.failover.expired(now):
                 self._promote(now)
-            if self.wal.pending:
-                try:
-                    await self.wal.sync()
-                except OSError as e:
-                    self.log(f"fatal persist-failed error={e}")
-                    raise
+            await self.wal.sync_pending(self.log)
 
     def isolate(self, peers: list[str]) -> None:
-        self.isolated = set(peers)
-        for name, peer in self.peers.items():
-            peer.blocked = name in self.isolated
+        self.isolated = cut_off(self.peers, peers)
 
     def status(self) -> dict[str, Any]:
         return {"mode": self.name, "node": self.node, "role": self.role,

@@ -31,9 +31,9 @@ import time
 from typing import Any
 
 from kv_lease import LeaseCore, LeaseMode
-from kv_primary import error
 from kv_raft import Reply
 from kv_raft_core import LEADER, RaftCore, Ready
+from kv_wire import error
 
 
 class Fence:

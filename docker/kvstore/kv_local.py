@@ -63,7 +63,7 @@ class LocalCluster:
 
     def start(self, node: str, wait: float = 10.0) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
-        out = open(self.log_path(node), "ab")  # noqa: SIM115 (the child owns it)
+        out = open(self.log_path(node), "ab")  # the child owns it now
         self.procs[node] = subprocess.Popen(self.command(node), stdout=out, stderr=out,
                                             stdin=subprocess.DEVNULL)
         out.close()

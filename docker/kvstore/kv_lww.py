@@ -28,8 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from kv_lease import WallClock
-from kv_net import Peer, encode
-from kv_state import KVState, WriteLog, norm_key
+from kv_net import Peer, cut_off, encode
+from kv_persist import WriteLog
+from kv_state import KVState, norm_key
 from kv_wire import AddressBook, Log
 
 Stamp = tuple[float, str]  # (wall-clock seconds, node): compared as a tuple
@@ -143,20 +144,13 @@ class LWWMode:
     async def _anti_entropy(self) -> None:
         while True:
             await asyncio.sleep(self.sync_s)
-            if self.wal.pending:
-                try:
-                    await self.wal.sync()
-                except OSError as e:
-                    self.log(f"fatal persist-failed error={e}")
-                    raise
+            await self.wal.sync_pending(self.log)
             items = self.store.items()
             if items:
                 self._broadcast(items)
 
     def isolate(self, peers: list[str]) -> None:
-        self.isolated = set(peers)
-        for name, peer in self.peers.items():
-            peer.blocked = name in self.isolated
+        self.isolated = cut_off(self.peers, peers)
 
     def status(self) -> dict[str, Any]:
         return {"mode": self.name, "node": self.node, "role": "primary", "leader": None,

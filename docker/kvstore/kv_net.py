@@ -102,6 +102,15 @@ class LineConn(asyncio.Protocol):
             self.transport.abort()
 
 
+def cut_off(peers: dict[str, Peer], names: list[str]) -> set[str]:
+    """The ``isolate`` test hook of every mode: block the links to ``names`` and unblock the
+    rest; returns ``names`` as a set (the mode also ignores what they send)."""
+    isolated = set(names)
+    for name, peer in peers.items():
+        peer.blocked = name in isolated
+    return isolated
+
+
 class Peer:
     """The link to one peer. Never blocks, never raises to its caller."""
 

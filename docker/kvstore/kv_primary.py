@@ -13,12 +13,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from kv_state import KVState, OpError, WriteLog
-from kv_wire import AddressBook, Log, Lost, PeerConn, Refused
-
-
-def error(code: str, definite: bool, msg: str) -> dict[str, Any]:
-    return {"ok": False, "error": code, "definite": definite, "msg": msg}
+from kv_persist import WriteLog, execute
+from kv_state import KVState
+from kv_wire import AddressBook, Log, Lost, PeerConn, Refused, error
 
 
 class LocalStore:
@@ -34,16 +31,7 @@ class LocalStore:
         log(f"replayed records={n} keys={len(self.state.data)} path={self.wal.path}")
 
     async def execute(self, req: dict[str, Any]) -> dict[str, Any]:
-        try:
-            value, mutation = self.state.apply(req)
-        except OpError as e:
-            # A failed cas may report a value that is not on disk yet: wait for it too.
-            await self.wal.sync()
-            return error(e.code, True, e.msg)
-        if mutation is not None:
-            self.wal.append({"k": mutation[0], "v": mutation[1]})
-        await self.wal.sync()
-        return {"ok": True, "value": value}
+        return await execute(self.state, self.wal, req)
 
     def close(self) -> None:
         self.wal.close()

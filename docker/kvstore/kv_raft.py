@@ -38,11 +38,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kv_net import Peer, Refused, encode
-from kv_primary import error
+from kv_net import Peer, Refused, cut_off, encode
+from kv_persist import AppendFile, replay_lines, write_atomic
 from kv_raft_core import NOOP, Entry, RaftCore, Ready
 from kv_state import KVState, OpError
-from kv_wire import AddressBook, Log
+from kv_wire import AddressBook, Log, error
 
 Reply = Callable[[dict[str, Any]], None]
 _dumps = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(...) builds one per call
@@ -55,7 +55,7 @@ class RaftStorage:
         self.dir = data_dir
         self.meta_path = data_dir / "raft-meta.json"
         self.log_path = data_dir / "raft.log"
-        self._file: Any = None
+        self._file = AppendFile(self.log_path)
 
     def load(self) -> tuple[int, str | None, list[Entry]]:
         term, vote = 0, None
@@ -63,54 +63,27 @@ class RaftStorage:
             meta = json.loads(self.meta_path.read_text())
             term, vote = int(meta["term"]), meta["vote"]
         log: list[Entry] = []
-        good = 0
-        if self.log_path.exists():
-            with open(self.log_path, "rb") as f:
-                for line in f:
-                    if not line.endswith(b"\n"):
-                        break  # a torn last write: never acknowledged, so drop it
-                    try:
-                        index, t, cmd = json.loads(line)
-                    except (ValueError, TypeError):
-                        break
-                    if not 1 <= index <= len(log) + 1:
-                        break
-                    del log[index - 1:]
-                    log.append((t, cmd))
-                    good += len(line)
-            if good != self.log_path.stat().st_size:
-                with open(self.log_path, "r+b") as f:
-                    f.truncate(good)
-                    os.fsync(f.fileno())
+
+        def fits(rec: Any) -> bool:  # [index, term, cmd], index at most one past the end
+            return (isinstance(rec, list) and len(rec) == 3 and isinstance(rec[0], int)
+                    and 1 <= rec[0] <= len(log) + 1)
+
+        for index, t, cmd in replay_lines(self.log_path, fits):
+            del log[index - 1:]
+            log.append((t, cmd))
         return term, vote, log
 
     def save(self, meta: tuple[int, str | None] | None,
              entries: list[tuple[int, int, Any]]) -> None:
         """Runs in a worker thread; returns once everything is on disk."""
         if meta is not None:
-            tmp = self.meta_path.with_suffix(".tmp")
-            with open(tmp, "w") as f:
-                json.dump({"term": meta[0], "vote": meta[1]}, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.meta_path)
-            fd = os.open(self.dir, os.O_RDONLY)
-            try:
-                os.fsync(fd)  # the rename itself must survive a crash
-            finally:
-                os.close(fd)
+            write_atomic(self.meta_path, {"term": meta[0], "vote": meta[1]})
         if entries:
-            if self._file is None:
-                self._file = open(self.log_path, "ab")  # noqa: SIM115 (kept open)
             self._file.write(b"".join(_dumps([i, t, c]).encode() + b"\n"
                                       for i, t, c in entries))
-            self._file.flush()
-            os.fsync(self._file.fileno())
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self._file.close()
 
 
 class RaftMode:
@@ -228,9 +201,7 @@ class RaftMode:
 
     def isolate(self, peers: list[str]) -> None:
         """Test hook: behave as if the network to ``peers`` were cut (both ways here)."""
-        self.isolated = set(peers)
-        for name, peer in self.peers.items():
-            peer.blocked = name in self.isolated
+        self.isolated = cut_off(self.peers, peers)
 
     def _tick(self) -> None:
         assert self._loop is not None

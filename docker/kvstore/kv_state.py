@@ -1,4 +1,4 @@
-"""The key-value state machine and its durable write log. Stdlib only: this runs on the nodes.
+"""The key-value state machine. Stdlib only: this runs on the nodes.
 
 ``KVState.apply`` is pure (no I/O): a request in, a response value and the one mutation to
 persist out. Every mode (primary, raft) shares it, so they all mean the same thing by "cas".
@@ -11,16 +11,11 @@ persist out. Every mode (primary, raft) shares it, so they all mean the same thi
     >>> s.apply({"op": "read", "key": 3})
     (8, None)
 
-``WriteLog`` appends one JSON line per mutation and fsyncs in groups: many writers wait on
-one fsync, so throughput does not collapse to one op per disk flush.
+What a mode writes to disk (its write log, raft's log and metadata) is in kv_persist.
 """
 from __future__ import annotations
 
-import asyncio
 import json
-import os
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 OPS = ("read", "write", "cas", "incr", "append", "add")
@@ -111,97 +106,3 @@ class KVState:
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-class WriteLog:
-    """An append-only file of JSON lines with group commit.
-
-    ``append`` buffers a record; ``await sync()`` returns once every record appended before
-    the call is on disk (written and fsynced). One flusher task does the I/O in a thread, so
-    the event loop keeps serving while the disk works.
-    """
-
-    def __init__(self, path: Path):
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._buf: list[bytes] = []
-        self._appended = 0
-        self._synced = 0
-        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
-        self._file: Any = None
-
-    def replay(self) -> Iterator[Any]:
-        """Yield each record on disk. A torn last line (a crash mid-write) is cut off, since
-        nobody was told it happened."""
-        if not self.path.exists():
-            return
-        good = 0
-        with open(self.path, "rb") as f:
-            for line in f:
-                if not line.endswith(b"\n"):
-                    break
-                try:
-                    rec = json.loads(line)
-                except ValueError:
-                    break
-                good += len(line)
-                yield rec
-        if good != self.path.stat().st_size:
-            with open(self.path, "r+b") as f:
-                f.truncate(good)
-                os.fsync(f.fileno())
-
-    def append(self, record: Any) -> None:
-        self._buf.append(json.dumps(record, separators=(",", ":")).encode() + b"\n")
-        self._appended += 1
-
-    @property
-    def pending(self) -> bool:
-        return self._synced < self._appended
-
-    async def sync(self) -> None:
-        target = self._appended
-        if self._synced >= target:
-            return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append((target, fut))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.get_running_loop().create_task(self._flush())
-        await fut
-
-    async def _flush(self) -> None:
-        while self._synced < self._appended:
-            chunk, upto = b"".join(self._buf), self._appended
-            self._buf = []
-            try:
-                await asyncio.to_thread(self._write, chunk)
-            except OSError as e:
-                # Memory is now ahead of disk with no way back: fail every waiter and stop
-                # taking writes rather than acknowledge what may not survive.
-                for _, fut in self._waiters:
-                    if not fut.done():
-                        fut.set_exception(e)
-                self._waiters = []
-                raise
-            self._synced = upto
-            still = []
-            for target, fut in self._waiters:
-                if target <= upto:
-                    if not fut.done():
-                        fut.set_result(None)
-                else:
-                    still.append((target, fut))
-            self._waiters = still
-
-    def _write(self, chunk: bytes) -> None:
-        if self._file is None:
-            self._file = open(self.path, "ab")  # noqa: SIM115 (kept open across flushes)
-        self._file.write(chunk)
-        self._file.flush()
-        os.fsync(self._file.fileno())
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None

@@ -22,6 +22,12 @@ MAX_LINE = 16 * 1024 * 1024
 Log = Callable[[str], None]
 
 
+def error(code: str, definite: bool, msg: str) -> dict[str, Any]:
+    """A client's answer for an op that did not succeed: ``definite`` says it surely did not
+    take effect (the harness records fail), else it may have (info)."""
+    return {"ok": False, "error": code, "definite": definite, "msg": msg}
+
+
 def encode(msg: Any) -> bytes:
     return json.dumps(msg, separators=(",", ":")).encode() + b"\n"
 

@@ -71,10 +71,11 @@ a commit), --election-min-ms/--election-max-ms/--heartbeat-ms/--seed (raft timer
 {"op": "isolate", "peers": [...]}: drop all traffic with those peers, in-process; a
 partition for loopback tests; lww, async, raft, lease, fenced).
 
-Files: kv_state.py (ops, write log), kv_wire.py (framing, the primary mode's links),
-kv_net.py (callback-style framing and peer links: the other modes), kv_primary.py,
-kv_raft_core.py (pure Raft), kv_raft.py (its I/O), kv_lease.py, kv_fenced.py, kv_lww.py,
-kv_async.py, kv_local.py (loopback cluster for tests and bench/kvstore_throughput.py;
+Files: kv_state.py (ops), kv_persist.py (everything written to disk: write log, raft's
+log and metadata, execute-then-fsync), kv_wire.py (framing, error answers, the primary
+mode's links), kv_net.py (callback-style framing and peer links: the other modes),
+kv_primary.py, kv_raft_core.py (pure Raft), kv_raft.py (its I/O), kv_lease.py, kv_fenced.py,
+kv_lww.py, kv_async.py, kv_local.py (loopback cluster for tests and bench/kvstore_throughput.py;
 unused on the nodes).
 """
 from __future__ import annotations
@@ -91,7 +92,7 @@ from typing import Any, Protocol
 
 from kv_net import LineConn
 from kv_state import OPS, OpError, validate
-from kv_wire import AddressBook, Log
+from kv_wire import AddressBook, Log, error
 
 MODES = ("primary", "raft", "lease", "fenced", "lww", "async")
 
@@ -113,7 +114,7 @@ class Mode(Protocol):
 def make_logger(node: str, path: str | None) -> Log:
     """A line per event with a wall-clock timestamp: these logs are read beside the
     harness's history, and under a clock nemesis the skew should show."""
-    out = open(path, "a", buffering=1) if path else sys.stderr  # noqa: SIM115
+    out = open(path, "a", buffering=1) if path else sys.stderr  # open for the life of the node
 
     def log(event: str) -> None:
         now = time.time()
@@ -182,14 +183,13 @@ class Server:
         return LineConn(self.on_msg, on_bad=self.on_bad)
 
     def on_bad(self, conn: LineConn, e: Exception) -> None:
-        conn.send({"ok": False, "error": "bad-request", "definite": True,
-                   "msg": f"not JSON: {e}"})
+        conn.send(error("bad-request", True, f"not JSON: {e}"))
 
     def on_msg(self, conn: LineConn, msg: Any) -> None:
         if isinstance(msg, dict) and msg.get("op") == "peer":
             try:
                 self.mode.on_peer(msg.get("msg") or {})
-            except Exception as e:  # noqa: BLE001 (a bad message must not end the node)
+            except Exception as e:  # a bad message must not end the node
                 self.log(f"bad-peer-message error={type(e).__name__}: {e} "
                          f"msg={str(msg)[:200]}")
             return
@@ -214,9 +214,9 @@ class Server:
                 self.submit(req, reply)
                 return
         except OpError as e:
-            reply({"ok": False, "error": e.code, "definite": True, "msg": e.msg})
+            reply(error(e.code, True, e.msg))
             return
-        except Exception as e:  # noqa: BLE001 (a bug must answer, not hang the client)
+        except Exception as e:  # a bug must answer, not hang the client
             self.internal(msg, e, reply)
             return
         t = asyncio.get_running_loop().create_task(self.answer(req, reply))
@@ -226,14 +226,14 @@ class Server:
     def internal(self, msg: Any, e: Exception, reply: Reply) -> None:
         self.log(f"internal-error op={msg.get('op') if isinstance(msg, dict) else None} "
                  f"error={type(e).__name__}: {e}")
-        reply({"ok": False, "error": "internal", "definite": False, "msg": str(e)})
+        reply(error("internal", False, str(e)))
 
     async def answer(self, req: dict[str, Any], reply: Reply) -> None:
         try:
             resp = await self.mode.handle(req)
         except OpError as e:
-            resp = {"ok": False, "error": e.code, "definite": True, "msg": e.msg}
-        except Exception as e:  # noqa: BLE001
+            resp = error(e.code, True, e.msg)
+        except Exception as e:  # a bug must answer, not hang the client
             self.internal(req, e, reply)
             return
         reply(resp)

@@ -6,10 +6,10 @@
 
 A campaign lives in ``<store>/campaigns/<name>/``:
 
-    campaign.json   the config and every cell: {"id": "lease/register/partition/2",
-                    "mode": "lease", "workload": "register", "nemesis": "partition",
+    campaign.json   the config and every cell: {"id": "weak/register/partition/2",
+                    "mode": "weak", "workload": "register", "nemesis": "partition",
                     "seed": 2, "expect": "invalid", "status": "done", "valid": false,
-                    "met": true, "run_dir": "chapter-lease-register-partition/2026...",
+                    "met": true, "run_dir": "chapter-weak-register-partition/2026...",
                     "seconds": 31.2, "error": null}
                     (run_dir is relative to the store), rewritten atomically after each
                     step, so an interrupted campaign leaves an exact record;
@@ -22,11 +22,16 @@ the same campaign again skips ``done`` cells (whose run directory still has resu
 and runs the rest, so Ctrl-C then the same command picks up where it stopped. A campaign
 name whose directory holds a different config is refused rather than mixed.
 
-A nemesis axis entry may combine packages with ``+``: ``partition+clock``. Expectations:
-each mode is expected ``valid`` (raft, primary, fenced: correct designs) or ``invalid``
-(lease, lww, async: broken on purpose); a cell (mode x workload x nemesis) meets it when
-every run passed (valid), or when at least one run was caught (invalid: the harness found
-the bug under that fault). The overall verdict is the worst: false > unknown > true.
+A nemesis axis entry may combine packages with ``+``: ``partition+clock``. The modes axis
+names modes the db declares (``db.modes``, harness.api.Mode); left out, it is the db's
+default mode (its first), and ``all`` is every mode it declares. Expectations come from the
+db too: ``mode.expected(nemesis)`` is the verdict a run of that mode should reach under that
+fault (a combination ``a+b`` the mode does not list expects the worst of its parts), shown
+as ``valid`` (a correct design) or ``invalid`` (broken on purpose); the config's ``[expect]``
+table overrides a mode's (``weak = "invalid"``). A cell (mode x workload x nemesis) meets
+its expectation when every run passed (valid), or when at least one run was caught
+(invalid: the harness found the bug under that fault). The overall verdict is the worst:
+false > unknown > true.
 """
 from __future__ import annotations
 
@@ -42,24 +47,39 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness import registry
+from harness.api import HasModes, Mode
 from harness.errors import ConfigError, SplitbrainError
 from harness.spec import TestSpec, node_names
 from harness.store import write_json
 from harness.verdicts import merge_valid
 
-DEFAULT_EXPECT = {"raft": "valid", "primary": "valid", "fenced": "valid",
-                  "lease": "invalid", "lww": "invalid", "async": "invalid"}
 EXPECTS = ("valid", "invalid")
+ALL_MODES = "all"
 _LIST_KEYS = ("modes", "workloads", "nemeses", "seeds")
 _KNOWN = {"name", "db", "modes", "workloads", "nemeses", "seeds", "test_count", "time_limit",
           "nodes", "concurrency", "rate", "nemesis_interval", "options", "expect", "cluster"}
 
 
+def _word(verdict: bool | str) -> str | None:
+    """A verdict a mode expects, as a campaign says it: "valid", "invalid" or None."""
+    return "valid" if verdict is True else "invalid" if verdict is False else None
+
+
+def db_modes(db: str) -> list[Mode]:
+    """The modes the db plugin ``db`` declares, its default first ([] if it has none). A
+    mode given as a bare name is a mode that promises nothing and expects nothing."""
+    plugin = registry.load("db", db)()
+    if not isinstance(plugin, HasModes):
+        return []
+    return [m if isinstance(m, Mode) else Mode(str(m), "") for m in plugin.modes]
+
+
 @dataclass
 class CampaignConfig:
     name: str = ""
-    db: str = "kvstore"
-    modes: list[str] = field(default_factory=lambda: ["raft"])
+    db: str = "kvstore"  # the CLI's default db
+    modes: list[str] = field(default_factory=list)  # load_config: [] -> the db's default
     workloads: list[str] = field(default_factory=lambda: ["register"])
     nemeses: list[str] = field(default_factory=lambda: ["partition"])
     seeds: list[int] = field(default_factory=lambda: [1])
@@ -71,26 +91,43 @@ class CampaignConfig:
     options: dict[str, Any] = field(default_factory=dict)
     expect: dict[str, str] = field(default_factory=dict)
     cluster: str = "campaign"
+    declared: list[Mode] = field(default_factory=list, repr=False)  # the db's, by load_config
 
-    def expectation(self, mode: str) -> str | None:
-        return self.expect.get(mode, DEFAULT_EXPECT.get(mode))
+    def expectation(self, mode: str, nemesis: str) -> str | None:
+        """"valid", "invalid", or None (nothing expected) for a run of ``mode`` under
+        ``nemesis``: the config's [expect] for the mode, else what the db's mode declares."""
+        if mode in self.expect:
+            return self.expect[mode]
+        m = next((d for d in self.declared if d.name == mode), None)
+        if m is None:
+            return None
+        if nemesis in m.expect or "+" not in nemesis:
+            return _word(m.expected(nemesis))
+        return _word(merge_valid([m.expected(n) for n in nemesis.split("+")]))
+
+    def mode_expectation(self, mode: str) -> str | dict[str, str | None] | None:
+        """The mode's expectation: one word when it is the same under every nemesis of the
+        campaign, else nemesis -> word."""
+        by = {n: self.expectation(mode, n) for n in self.nemeses}
+        words = set(by.values())
+        return words.pop() if len(words) == 1 else by
 
     def identity(self) -> dict[str, Any]:
         """What makes two campaigns the same (the name and cluster do not)."""
         d = asdict(self)
-        d.pop("name")
-        d.pop("cluster")
-        d["expect"] = {m: self.expectation(m) for m in self.modes}
+        for k in ("name", "cluster", "declared"):
+            d.pop(k)
+        d["expect"] = {m: self.mode_expectation(m) for m in self.modes}
         return d
 
     def cells(self) -> list[Cell]:
-        return [Cell(mode=m, workload=w, nemesis=n, seed=s, expect=self.expectation(m))
+        return [Cell(mode=m, workload=w, nemesis=n, seed=s, expect=self.expectation(m, n))
                 for m in self.modes for w in self.workloads for n in self.nemeses
                 for s in self.seeds]
 
     def spec(self, cell: Cell) -> TestSpec:
         tag = cell.nemesis.replace("+", "_")
-        return TestSpec(name=f"{self.name}-{cell.mode}-{cell.workload}-{tag}",
+        return TestSpec(name=f"{self.name}-{cell.mode or '-'}-{cell.workload}-{tag}",
                         nodes=node_names(self.nodes), concurrency=self.concurrency,
                         time_limit=self.time_limit, rate=self.rate, seed=cell.seed,
                         db=self.db, mode=cell.mode, workload=cell.workload,
@@ -114,7 +151,7 @@ class Cell:
 
     @property
     def id(self) -> str:
-        return f"{self.mode}/{self.workload}/{self.nemesis}/{self.seed}"
+        return f"{self.mode or '-'}/{self.workload}/{self.nemesis}/{self.seed}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, **asdict(self)}
@@ -151,10 +188,30 @@ def _seeds(v: Any) -> list[int]:
     return list(v)
 
 
+def _resolve_modes(cfg: CampaignConfig, given: list[str] | None) -> list[str]:
+    """The modes axis as names the db declares: none given is the db's default mode,
+    ``all`` every mode it declares; a name it does not declare is a ConfigError."""
+    names = [m.name for m in cfg.declared]
+    if given is None:
+        return names[:1] or [""]
+    if given == [ALL_MODES]:
+        if not names:
+            raise ConfigError(f"db {cfg.db!r} declares no modes, so modes = all means nothing")
+        return names
+    unknown = [m for m in given if m not in names]
+    if unknown and names:
+        raise ConfigError(f"db {cfg.db!r} has no mode {', '.join(map(repr, unknown))}; its "
+                          f"modes: {', '.join(names)} (or all)")
+    if unknown:
+        raise ConfigError(f"db {cfg.db!r} declares no modes; leave modes out")
+    return given
+
+
 def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None = None
                 ) -> CampaignConfig:
     """A campaign from a TOML file (optional) with ``overrides`` (CLI flags; None values
-    ignored) on top. Raises ConfigError, one line, for anything wrong."""
+    ignored) on top; its modes and expectations from the db plugin it names (db_modes).
+    Raises ConfigError, one line, for anything wrong."""
     raw: dict[str, Any] = {}
     if path is not None:
         try:
@@ -172,9 +229,10 @@ def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None
     if "seeds" in raw and "test_count" in raw:
         raise ConfigError("give seeds or test_count (seeds 1..N), not both")
     cfg = CampaignConfig()
-    for key in ("modes", "workloads", "nemeses"):
+    for key in ("workloads", "nemeses"):
         if key in raw:
             setattr(cfg, key, _names(raw[key], key))
+    modes = _names(raw["modes"], "modes") if "modes" in raw else None
     if "seeds" in raw:
         cfg.seeds = _seeds(raw["seeds"])
     if "test_count" in raw:
@@ -203,8 +261,10 @@ def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None
         exp = raw["expect"]
         if not isinstance(exp, dict) or not all(v in EXPECTS for v in exp.values()):
             raise ConfigError("expect must map modes to \"valid\" or \"invalid\": "
-                              "[expect] lease = \"invalid\"")
+                              "[expect] weak = \"invalid\"")
         cfg.expect = dict(exp)
+    cfg.declared = db_modes(cfg.db)
+    cfg.modes = _resolve_modes(cfg, modes)
     if not cfg.name:
         blob = json.dumps(cfg.identity(), sort_keys=True, default=str).encode()
         cfg.name = "campaign-" + hashlib.sha1(blob).hexdigest()[:8]
@@ -289,7 +349,7 @@ def summarise(cfg: CampaignConfig, cells: list[Cell]) -> list[dict[str, Any]]:
                 valid, invalid = vs.count(True), sum(1 for v in vs if v is False)
                 unknown = len(vs) - valid - invalid
                 errors = sum(1 for c in group if c.status == "error")
-                expect = cfg.expectation(m)
+                expect = cfg.expectation(m, n)
                 if expect == "invalid":
                     k, word = invalid, "caught"
                     met = (invalid >= 1) if done else None
@@ -440,9 +500,10 @@ def _matrix(doc: dict[str, Any]) -> dict[str, Any]:
     many_w = len(cfg["workloads"]) > 1
     rows = []
     for m in cfg["modes"]:
+        expect = cfg["expect"].get(m)
         for w in cfg["workloads"]:
             rows.append({"mode": m, "workload": w if many_w else None,
-                         "expect": cfg["expect"].get(m),
+                         "expect": "by fault" if isinstance(expect, dict) else expect,
                          "cells": [by.get((m, w, n)) for n in cfg["nemeses"]]})
     return {"nemeses": cfg["nemeses"], "rows": rows}
 
@@ -492,5 +553,6 @@ def terminal_table(result: CampaignResult, cfg: CampaignConfig) -> Any:
                 extra = "".join(f" +{s[k]} {k}" for k in ("pending", "errors") if s[k])
                 mark = {True: " ✓", False: " ✗"}.get(s["met"], "")
                 cells.append(f"[{colour}]{s['text']}{mark}[/]{extra}")
-            t.add_row(label, cfg.expectation(m) or "-", *cells)
+            expect = cfg.mode_expectation(m)
+            t.add_row(label, "by fault" if isinstance(expect, dict) else expect or "-", *cells)
     return t

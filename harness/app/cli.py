@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,11 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 def exit_code(valid: Any) -> int:
     return 0 if valid is True else 1 if valid is False else 2
+
+
+def _colour(valid: object) -> str:
+    """A verdict's colour on the terminal."""
+    return "green" if valid is True else "red" if valid is False else "yellow"
 
 
 def merge_exit(valids: list[Any]) -> int:
@@ -60,8 +66,9 @@ def _split(ctx: Any, param: Any, value: str) -> tuple[str, ...]:
               show_default=True, help="target ops/s across all clients")
 @click.option("--seed", type=int, default=None, help="random seed (default: random)")
 @click.option("--db", default="kvstore", show_default=True)
-@click.option("--mode", default="raft", show_default=True,
-              help="db mode (README: the key-value store and its modes)")
+@click.option("--mode", default=None,
+              help="db mode  [default: the db's default mode, the first it declares; "
+                   "`splitbrain list` shows each db's modes]")
 @click.option("--workload", default="register", show_default=True)
 @click.option("--nemesis", default="partition", show_default=True, callback=_split,
               help="comma-separated nemesis packages, or none")
@@ -76,7 +83,7 @@ def _split(ctx: Any, param: Any, value: str) -> tuple[str, ...]:
 @click.option("--json", "as_json", is_flag=True,
               help="last line of stdout: {\"run_dir\": ..., \"valid\": ...}")
 def run(name: str | None, nodes: int, concurrency: int, time_limit: float, rate: float,
-        seed: int | None, db: str, mode: str, workload: str, nemesis: tuple[str, ...],
+        seed: int | None, db: str, mode: str | None, workload: str, nemesis: tuple[str, ...],
         nemesis_interval: float, options: tuple[str, ...], store: str, cluster_name: str,
         leave_running: bool, as_json: bool) -> int:
     """Run one test against a fresh Docker cluster, then check it and write a report."""
@@ -86,6 +93,8 @@ def run(name: str | None, nodes: int, concurrency: int, time_limit: float, rate:
     from harness.runtime.run import run_test
 
     opts = _parse_options(options)
+    if mode is None:
+        mode = default_mode(db)
     spec = TestSpec(name=name or f"{db}-{mode}-{workload}", nodes=node_names(nodes),
                     concurrency=concurrency, time_limit=time_limit, rate=rate,
                     seed=seed if seed is not None else random.randrange(2**31), db=db,
@@ -103,6 +112,15 @@ def run(name: str | None, nodes: int, concurrency: int, time_limit: float, rate:
     else:
         click.echo(str(out.report or out.run_dir))
     return exit_code(out.valid)
+
+
+def default_mode(db: str) -> str:
+    """The db plugin's default mode: the first it declares ("" if it declares none, which
+    the runtime reads the same way)."""
+    from harness.app.campaign import db_modes
+
+    modes = db_modes(db)
+    return modes[0].name if modes else ""
 
 
 def _parse_options(options: tuple[str, ...]) -> dict[str, Any]:
@@ -126,13 +144,13 @@ def _sigterm_as_interrupt() -> None:
 
 
 def _print_verdict(valid: Any, results: dict[str, Any]) -> None:
-    colour = {True: "green", False: "red"}.get(valid, "yellow")
+    colour = _colour(valid)
     word = {True: "VALID", False: "INVALID"}.get(valid, "UNKNOWN")
     c = results.get("counts", {})
     err.print(f"[bold {colour}]{word}[/]  ok {c.get('ok', 0)}  fail {c.get('fail', 0)}  "
               f"info {c.get('info', 0)}")
     for name, r in results.get("checkers", {}).items():
-        col = {True: "green", False: "red"}.get(r.get("valid"), "yellow")
+        col = _colour(r.get("valid"))
         extra = f"  {r['error']}" if r.get("error") else ""
         err.print(f"  {name}: [{col}]{r.get('valid')}[/]{extra}")
     for e in results.get("errors", []):
@@ -170,6 +188,7 @@ def check(paths: tuple[str, ...], model: str, independent: bool, fmt: str, as_js
                               "--initial null, --initial '\"\"'") from None
     valids = []
     for p in paths:
+        res: Mapping[str, Any]
         try:
             res = check_file(p, model=model, independent=independent, fmt=fmt, timeout=timeout,
                              **extra)
@@ -182,7 +201,7 @@ def check(paths: tuple[str, ...], model: str, independent: bool, fmt: str, as_js
             click.echo(json.dumps({k: v for k, v in res.items() if k != "keys"} |
                                   {"keys": _key_summary(res)}, default=repr))
         else:
-            colour = {True: "green", False: "red"}.get(res["valid"], "yellow")
+            colour = _colour(res["valid"])
             line = f"{p}: [{colour}]{res['valid']}[/] ({res.get('seconds', 0):.3f} s)"
             if res.get("error"):
                 line += f" {res['error']}"
@@ -193,7 +212,7 @@ def check(paths: tuple[str, ...], model: str, independent: bool, fmt: str, as_js
     return merge_exit(valids)
 
 
-def _key_summary(res: dict[str, Any]) -> dict[str, Any]:
+def _key_summary(res: Mapping[str, Any]) -> dict[str, Any]:
     keys = res.get("keys") or {}
     return {k: {"valid": v.get("valid"), "explanation": v.get("explanation")}
             for k, v in keys.items() if v.get("valid") is not True}
@@ -280,7 +299,8 @@ def image_tag_cmd() -> int:
 
 @cli.command("list")
 def list_plugins() -> int:
-    """Installed dbs, workloads, nemeses and checkers."""
+    """Installed dbs (with the modes each declares and what each promises), workloads,
+    nemeses and checkers."""
     from harness.registry import describe
 
     plural = {"db": "dbs", "workload": "workloads", "nemesis": "nemeses", "checker": "checkers"}
@@ -288,7 +308,22 @@ def list_plugins() -> int:
         click.echo(f"{plural.get(kind, kind)}:")
         for name, target in items:
             click.echo(f"  {name:16} {target}")
+            if kind == "db":
+                _list_modes(name)
     return 0
+
+
+def _list_modes(db: str) -> None:
+    """A db's modes, read from the db: the default first, each with its promise."""
+    from harness.app.campaign import db_modes
+
+    try:
+        modes = db_modes(db)
+    except ConfigError as e:  # a broken plugin: say so, list the rest
+        click.echo(f"    (modes unknown: {e})")
+        return
+    for i, m in enumerate(modes):
+        click.echo(f"    mode {m.name:11} {m.promise}{'  (default)' if i == 0 else ''}")
 
 
 @cli.command()
@@ -328,6 +363,7 @@ def serve(store: str, host: str, port: int, verbose: bool) -> int:
         raise ConfigError(f"cannot listen on {host}:{port}: {e.strerror}; "
                           "try another --port") from None
     h, p = server.server_address[:2]
+    h = h.decode() if isinstance(h, bytes) else h
     err.print(f"serving {Path(store).resolve()} at http://{h}:{p}/ (Ctrl-C stops)")
     click.echo(f"http://{h}:{p}/")
     try:
@@ -343,7 +379,9 @@ def serve(store: str, host: str, port: int, verbose: bool) -> int:
 @click.argument("config", required=False, type=click.Path(dir_okay=False))
 @click.option("--name", default=None, help="campaign name (default: from the file, else "
               "a hash of the settings, so the same command resumes)")
-@click.option("--modes", default=None, help="db modes, comma-separated: raft,lease")
+@click.option("--modes", default=None,
+              help="db modes, comma-separated, or all (every mode the db declares)  "
+                   "[default: the db's default mode]")
 @click.option("--workloads", default=None, help="workloads, comma-separated")
 @click.option("--nemeses", default=None,
               help="nemeses, comma-separated; join packages with +: partition,pause+clock")
@@ -390,7 +428,7 @@ def campaign(config: str | None, name: str | None, modes: str | None, workloads:
     _sigterm_as_interrupt()
     out = run_campaign(cfg, store, say=lambda m: err.print(f"[dim]splitbrain:[/] {m}"))
     Console(highlight=False).print(terminal_table(out, cfg))
-    colour = {True: "green", False: "red"}.get(out.valid, "yellow")
+    colour = _colour(out.valid)
     met = {True: "every cell met its expectation", False: "some cells did NOT meet their "
            "expectation", None: "no expectations to meet"}[out.met]
     err.print(f"[bold {colour}]{exit_code(out.valid) and 'NOT ALL VALID' or 'ALL VALID'}[/]"

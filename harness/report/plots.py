@@ -33,6 +33,7 @@ from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullLocator
+from matplotlib.typing import RcKeyType
 
 from harness.report.digest import Call, Digest
 from harness.report.timeline import fault_colours
@@ -46,7 +47,7 @@ LABEL_CHARS = 40
 TYPE_COLOURS = {"ok": "#2b8a3e", "fail": "#c92a2a", "info": "#f59f00", "open": "#f59f00"}
 NODE_COLOURS = ("#1971c2", "#e8590c", "#2b8a3e", "#7048e8", "#c92a2a", "#0b7285", "#5c940d",
                 "#a61e4d", "#343a40", "#f59f00")
-_RC: dict[str, Any] = {"svg.fonttype": "none", "font.size": 8.5,
+_RC: dict[RcKeyType, Any] = {"svg.fonttype": "none", "font.size": 8.5,
        "font.family": "DejaVu Sans", "svg.hashsalt": "splitbrain", "axes.titlesize": 9,
        "axes.spines.top": False, "axes.spines.right": False}
 
@@ -61,8 +62,7 @@ class Plot:
 
 
 def _style() -> Any:
-    # The stubs want literal rc keys; ours are a plain dict.
-    return matplotlib.rc_context(_RC)  # type: ignore[arg-type]
+    return matplotlib.rc_context(_RC)
 
 
 def label(x: Any) -> str:
@@ -163,7 +163,8 @@ def latency_plot(d: Digest, windows: list[dict[str, Any]], duration_s: float) ->
                 sel = [c for c in cs if c.type == typ]
                 if sel:
                     ax.scatter([c.start / 1e9 for c in sel],
-                               [max((c.end - c.start) / 1e6, 1e-3) for c in sel],  # type: ignore[operator]
+                               [max(((c.end or c.start) - c.start) / 1e6, 1e-3)
+                                for c in sel],  # every call here has an end
                                s=3, c=TYPE_COLOURS[typ], marker="o" if typ == "ok" else "x",
                                linewidths=0.6, alpha=0.7, rasterized=True, label=typ)
             _plain_log(ax)

@@ -10,11 +10,17 @@ forbids scripts outright, as a second line behind the escaping.
 
 The work is split along three seams:
 
-- ``harness.digest``: one pass over history.jsonl -> op spans, counts, clock offsets;
-- ``harness.plots``: matplotlib pictures of the whole history (latency, throughput, the
+- ``digest``: one pass over history.jsonl -> op spans, counts, clock offsets;
+- ``plots``: matplotlib pictures of the whole history (latency, throughput, the
   per-process timeline, clock offsets), each capped for huge histories with a note;
-- ``harness.timeline``: small hand-drawn SVG charts with tooltips (fault windows, the ops a
+- ``timeline``: small hand-drawn SVG charts with tooltips (fault windows, the ops a
   checker cites for an anomaly), emitted by the template.
+
+Checker results are read as data: ``results.json``'s ``checkers`` by name, flat as the
+runtime writes them ({"set-full": ..., "set": ..., "stats": ...}) or nested as older runs
+stored them ({"workload": {"checkers": {...}}, "stats": ...}; see ``flat_checkers``); the
+ops of an anomaly's minimal witness are the result's ``witness`` field, never words parsed
+out of its explanation.
 
 Everything from the run is data, never markup: the template is rendered with jinja2
 autoescape on, and this module never builds HTML strings (``Markup`` is not used anywhere).
@@ -23,7 +29,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -32,9 +37,9 @@ from urllib.parse import quote
 import jinja2
 
 from harness import __version__
-from harness.faults import fault_windows
-from harness.history import NEMESIS, Op
-from harness.report.digest import Digest, digest_file, digest_lines
+from harness.faults import fault_windows, infer_faults
+from harness.history import Op
+from harness.report.digest import Digest, digest_file, digest_lines, pair_dicts
 from harness.report.timeline import (
     Bar,
     Chart,
@@ -46,8 +51,8 @@ from harness.report.timeline import (
     targets,
 )
 
-__all__ = ["Bar", "Chart", "compact", "fault_chart", "ops_chart", "render_html",
-           "render_report", "secs"]
+__all__ = ["Bar", "Chart", "compact", "fault_chart", "flat_checkers", "ops_chart",
+           "render_html", "render_report", "secs", "witness_indices"]
 
 MAX_ROWS = 200           # ops per anomaly table / chart
 MAX_KEYS_DETAILED = 50   # anomalous keys shown with explanation and ops
@@ -111,20 +116,14 @@ def _natural(k: Any) -> tuple[int, Any]:
 
 # --- anomalies ------------------------------------------------------------------------------
 
-_BLOCKED = re.compile(r"by process (\S+) \(invoked at (\d+\.\d{3}) s")
-_WRITER = re.compile(r"by process (\S+), (ok|invoked) at (\d+\.\d{3}) s")
-
-
 def witness_indices(result: dict[str, Any], ops: list[dict[str, Any]]) -> set[int]:
-    """The invocation indices of the minimal witness of a key's anomaly.
+    """The invocation indices of the minimal witness of a key's anomaly, read from data:
 
-    - A checker may list them: ``witness``, a list of op indices.
-    - The linearizability checker that reports ``prefix_ops`` reports the minimal witness
-      itself as ``ops`` (checkers.explain): every op it cites.
-    - An older result cites the op no linearization explains, the writes of the values it
-      met, and ops concurrent with it; the explanation names the first two by process and
-      time (``read of 4 by process 3 (invoked at 11.800 s, ...)``, ``write of 5 by process
-      1, ok at 11.902 s``), and those are the witness. Unmatched phrases are ignored.
+    - ``witness``: the list of invocation indices the checker gives (every invalid
+      linearizability key result carries it);
+    - else, a result with ``prefix_ops`` (the linearizability checker's, checkers.explain)
+      whose ``ops`` are the minimal witness itself: every invocation among ``ops``;
+    - else nothing: the report highlights no op rather than guess from the explanation.
     """
     explicit = result.get("witness")
     if isinstance(explicit, list):
@@ -132,41 +131,14 @@ def witness_indices(result: dict[str, Any], ops: list[dict[str, Any]]) -> set[in
     if "prefix_ops" in result:
         return {o["index"] for o in ops if o.get("type") == "invoke"
                 and isinstance(o.get("index"), int)}
-    explanation = result.get("explanation")
-    if not isinstance(explanation, str):
-        return set()
-    wanted: set[tuple[str, str, str]] = set()   # (process, "invoke" | "ok", time)
-    wanted |= {(p, "invoke", t) for p, t in _BLOCKED.findall(explanation)}
-    wanted |= {(p, "invoke" if how == "invoked" else "ok", t)
-               for p, how, t in _WRITER.findall(explanation)}
-    last_invoke: dict[str, dict[str, Any]] = {}
-    found: set[int] = set()
-    for o in ops:
-        p, typ = str(o.get("process")), o.get("type")
-        if typ == "invoke":
-            last_invoke[p] = o
-        if (p, typ, secs(o.get("time"))) in wanted:
-            inv = last_invoke.get(p)
-            if inv is not None and isinstance(inv.get("index"), int):
-                found.add(inv["index"])
-    return found
+    return set()
 
 
 def _witness_rows(ops: list[dict[str, Any]], witness: set[int]) -> list[dict[str, Any]]:
-    """The witness ops with their completions, in history order."""
-    rows, live = [], set()
-    for o in ops:
-        p = str(o.get("process"))
-        if o.get("type") == "invoke":
-            if o.get("index") in witness:
-                live.add(p)
-                rows.append(o)
-            else:
-                live.discard(p)
-        elif p in live:
-            rows.append(o)
-            live.discard(p)
-    return rows
+    """The witness invocations with their completions (THE pairing), in history order."""
+    chosen = {id(o) for inv, done in pair_dicts(ops) if inv.get("index") in witness
+              for o in (inv, done) if o is not None}
+    return [o for o in ops if id(o) in chosen]
 
 
 def _op_rows(ops: list[Any]) -> list[dict[str, Any]]:
@@ -216,6 +188,23 @@ def _record_tables(res: dict[str, Any]) -> list[dict[str, Any]]:
         title = "Lost updates: acknowledged, then never seen again" if name == "lost" else name
         out.append({"name": name, "title": title, "cols": [str(c) for c in cols],
                     "rows": rows, "total": len(items)})
+    return out
+
+
+def flat_checkers(checkers: dict[str, Any]) -> dict[str, Any]:
+    """Checker results by name, one level: as the runtime writes them, ``{"set-full": ...,
+    "set": ..., "stats": ...}``. A run stored before nested a workload's composed checkers,
+    ``{"workload": {"valid": false, "checkers": {"set-full": ..., "set": ...}}, "stats":
+    ...}``: each nested result is lifted up under its own name (``workload/<name>`` if that
+    name is taken), and the composite, whose verdict is theirs merged, is dropped."""
+    out: dict[str, Any] = {}
+    for name, res in checkers.items():
+        nested = res.get("checkers") if isinstance(res, dict) else None
+        if isinstance(nested, dict) and nested and "keys" not in res:
+            for sub, r in flat_checkers(nested).items():
+                out[sub if sub not in checkers and sub not in out else f"{name}/{sub}"] = r
+        else:
+            out[name] = res
     return out
 
 
@@ -289,10 +278,9 @@ def _spec_rows(spec: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def _derived_faults(ops: list[Op]) -> list[dict[str, Any]]:
-    """Fault windows straight from the nemesis ops, pairing start-X with stop-X, for runs
+    """Fault windows straight from the nemesis ops (start-X paired with stop-X), for runs
     whose results.json never got written."""
-    starts = {op.f for op in ops if op.process == NEMESIS and op.f.startswith("start-")}
-    return fault_windows(ops, {f: "stop-" + f.removeprefix("start-") for f in starts})
+    return fault_windows(ops, infer_faults(ops))
 
 
 def _nemesis_ops(d: Digest) -> list[Op]:
@@ -339,7 +327,7 @@ def render_html(spec: dict[str, Any], results: dict[str, Any], ops: list[Op], ru
                 *, problems: Iterable[str] = (), digest: Digest | None = None) -> str:
     """The report as a string. ``spec``/``results`` are the parsed test.json/results.json
     ({} when missing); ``ops`` the history as Ops (may be []), or ``digest`` the history
-    already digested (see harness.digest); ``problems`` say what could not be read."""
+    already digested (see harness.report.digest); ``problems`` say what could not be read."""
     spec, results, run_dir = _dict(spec), _dict(results), Path(run_dir)
     notes = list(problems)
     if digest is None and ops:
@@ -361,7 +349,7 @@ def render_html(spec: dict[str, Any], results: dict[str, Any], ops: list[Op], ru
     ends += [digest.end_ns] if digest is not None else []
     ends += [w["end_ns"] for w in faults if isinstance(w.get("end_ns"), (int, float))]
     duration = max(ends)
-    checkers = _dict(results.get("checkers"))
+    checkers = flat_checkers(_dict(results.get("checkers")))
     views = _checker_views(checkers)
     focus = next((r["span"][0] for v in views if v["keyed"] for r in v["keyed"]["detailed"]
                   if r.get("span")), None)

@@ -6,7 +6,7 @@
 The template (``templates/report.html``, macro ``timeline``) turns a Chart into SVG elements
 with autoescape on, so a value from the history lands in a ``<title>`` or ``<text>`` as text,
 never as markup. These charts are small (fault windows, the ops a checker cites) and carry
-tooltips; the big pictures of a whole history are matplotlib's, in ``harness.plots``.
+tooltips; the big pictures of a whole history are matplotlib's, in ``harness.report.plots``.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.history import INVOKE, NEMESIS
+from harness.report.digest import pair_dicts
 
 LABEL_W, PLOT_W, ROW_H, AXIS_H = 70, 860, 16, 18
 VALUE_CHARS = 80
@@ -214,9 +214,10 @@ def _pkey(p: Any) -> tuple[int, Any]:
 
 def ops_chart(ops: list[dict[str, Any]], witness: set[int] | None = None, *,
               compress: bool = False) -> Chart | None:
-    """Each client op as a bar on its process's row, from invocation to completion. An op
-    that ended ``info`` (or never completed) runs open-ended to the right edge. Ops whose
-    invocation index is in ``witness`` are flagged for the template to outline. With
+    """Each client op as a bar on its process's row, from invocation to completion (paired
+    by ``digest.pair_dicts``, THE pairing; a completion with no invocation is not drawn).
+    An op that ended ``info`` (or never completed) runs open-ended to the right edge. Ops
+    whose invocation index is in ``witness`` are flagged for the template to outline. With
     ``compress``, idle stretches of time are cut out of the axis (see GappedScale)."""
     times = [o["time"] for o in ops if isinstance(o.get("time"), (int, float))
              and not isinstance(o.get("time"), bool) and o["time"] >= 0]
@@ -229,17 +230,8 @@ def ops_chart(ops: list[dict[str, Any]], witness: set[int] | None = None, *,
         if gapped.compressed:
             scale = gapped
     right = scale.t0 + scale.span
-    spans: list[tuple[Any, dict[str, Any], dict[str, Any] | None]] = []
-    open_: dict[Any, dict[str, Any]] = {}
-    for o in ops:
-        p = o.get("process")
-        if p == NEMESIS or not isinstance(o.get("time"), (int, float)):
-            continue
-        if o.get("type") == INVOKE:
-            open_[str(p)] = o
-        else:
-            spans.append((p, open_.pop(str(p), o), o))
-    spans += [(inv.get("process"), inv, None) for inv in open_.values()]
+    timed = [o for o in ops if isinstance(o.get("time"), (int, float))]
+    spans = [(inv.get("process"), inv, done) for inv, done in pair_dicts(timed)]
     procs = sorted({str(p): p for p, _, _ in spans}.values(), key=_pkey)
     rows = [str(p) for p in procs]
     chart = _chart([f"p{p}" for p in procs], scale)

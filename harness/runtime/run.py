@@ -17,35 +17,43 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from harness import __version__, registry
 from harness import generators as g
-from harness.api import Context, HasLogFiles, Package, Prepares, Workload
+from harness.api import DB, Checker, Context, HasLogFiles, HasModes, Package, Prepares, Workload
 from harness.control.parallel import on_nodes
 from harness.errors import ConfigError, SplitbrainError
 from harness.faults import coverage, fault_windows, infer_faults
 from harness.history import HistoryWriter, read_jsonl
+from harness.packages import compose_packages
 from harness.runtime.analysis import StatsChecker, counts
 from harness.runtime.runner import LiveStats, Runner
 from harness.spec import TestSpec
 from harness.store import new_run_dir, write_json
-from harness.verdicts import compose_checks
+from harness.verdicts import Valid, compose_checks, merge_valid
 
 log = logging.getLogger("splitbrain")
+# What shows live stats while the workload runs (harness.runtime.live.live_display).
+Display = Callable[[LiveStats, TestSpec], contextlib.AbstractContextManager[object]]
 
 
 @dataclass
 class RunOutcome:
     run_dir: Path
-    valid: Any
+    valid: Valid
     results: dict[str, Any]
     report: Path | None
 
 
 @dataclass
 class Plugins:
-    db: Any
+    """The plugins a spec names, loaded; ``spec`` is the spec with the db's default mode
+    filled in (what test.json records and every stage after sees)."""
+
+    spec: TestSpec
+    db: DB
     workload: Workload
     packages: list[Package]
 
@@ -53,30 +61,43 @@ class Plugins:
 def load_plugins(spec: TestSpec) -> Plugins:
     """Resolve every plugin the spec names before anything heavy starts, so a typo is one
     error line, not a half-built cluster."""
-    from nemeses.compose import compose  # noqa: F401  (validates the import early)
-
-    db = registry.load("db", spec.db)()
-    modes = getattr(db, "modes", None)
-    if modes is not None and spec.mode not in modes:
-        raise ConfigError(f"db {spec.db!r} has no mode {spec.mode!r}; modes: "
-                          f"{', '.join(modes)}")
-    workload = registry.load("workload", spec.workload)()
-    packages = []
+    db: DB = registry.load("db", spec.db)()
+    spec = resolve_mode(spec, db)
+    if not spec.name:
+        spec = spec.with_(name=spec.default_name())
+    workload: Workload = registry.load("workload", spec.workload)()
+    packages: list[Package] = []
     for name in spec.nemesis:
         factory = registry.load("nemesis", name)
-        packages.append(factory(None, interval=spec.nemesis_interval, seed=spec.seed))
-    return Plugins(db=db, workload=workload, packages=packages)
+        packages.append(factory(interval=spec.nemesis_interval, seed=spec.seed))
+    return Plugins(spec=spec, db=db, workload=workload, packages=packages)
 
 
-def build_generator(spec: TestSpec, ctx: Context, plugins: Plugins, pkg: Package
+def resolve_mode(spec: TestSpec, db: DB) -> TestSpec:
+    """The spec with its mode checked against the modes ``db`` declares; an empty mode is
+    the db's default (its first). A db without modes takes no mode."""
+    names = [m.name for m in db.modes] if isinstance(db, HasModes) else []
+    if not names:
+        if spec.mode:
+            raise ConfigError(f"db {spec.db!r} has no modes; drop --mode {spec.mode!r}")
+        return spec
+    if not spec.mode:
+        return spec.with_(mode=names[0])
+    if spec.mode not in names:
+        raise ConfigError(f"db {spec.db!r} has no mode {spec.mode!r}; modes: "
+                          f"{', '.join(names)}")
+    return spec
+
+
+def build_generator(spec: TestSpec, ctx: Context, plugins: Plugins, pkg: Package | None
                     ) -> g.Generator:
     """main phase (clients at the spec's rate + nemesis) for the time limit, then the
     nemesis's final (healing) ops, a recovery pause, then the workload's final ops."""
     main: g.Generator = g.clients(g.rate(spec.rate, plugins.workload.generator(ctx)))
-    if pkg.generator is not None:
+    if pkg is not None and pkg.generator is not None:
         main = g.any_of(main, g.nemesis(pkg.generator))
     phases: list[g.Generator] = [g.time_limit(spec.time_limit, main)]
-    if pkg.final_generator is not None:
+    if pkg is not None and pkg.final_generator is not None:
         phases.append(g.nemesis(pkg.final_generator))
     final = plugins.workload.final_generator(ctx)
     if final is not None:
@@ -93,7 +114,7 @@ def shielded(say: Callable[[str], None]) -> Iterator[None]:
         yield
         return
 
-    def handler(signum: int, frame: Any) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
         say("cleanup in progress (healing faults, collecting logs); please wait")
 
     old = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -115,16 +136,15 @@ def _file_logging(run_dir: Path) -> logging.Handler:
 
 def run_test(spec: TestSpec, *, store: Path | str = "store", leave_running: bool = False,
              cluster_name: str = "splitbrain", say: Callable[[str], None] = print,
-             display: Callable[[LiveStats, TestSpec], Any] | None = None) -> RunOutcome:
+             display: Display | None = None) -> RunOutcome:
     """Run one test and analyse it. ``say`` prints progress lines for a person; ``display``
     returns a context manager showing live stats while the workload runs."""
-    from nemeses.compose import compose
-
     plugins = load_plugins(spec)
+    spec = plugins.spec
     from harness.control.cluster import Cluster, cluster_lock
     from harness.control.image import ensure_image
 
-    pkg = compose(plugins.packages) if plugins.packages else None
+    pkg = compose_packages(plugins.packages) if plugins.packages else None
     run_dir = new_run_dir(store, spec.name)
     (run_dir / "test.json").write_text(spec.to_json() + "\n")
     handler = _file_logging(run_dir)
@@ -194,7 +214,7 @@ def run_test(spec: TestSpec, *, store: Path | str = "store", leave_running: bool
 
 def _run_phases(spec: TestSpec, ctx: Context, plugins: Plugins, pkg: Package | None,
                 history: HistoryWriter, stats: LiveStats, errors: list[str],
-                note: Callable[[str], None], display: Any) -> bool:
+                note: Callable[[str], None], display: Display | None) -> bool:
     """db setup, nemesis setup, the generator phases. Returns True if interrupted."""
     t = time.monotonic()
     stats.phase = "db setup"
@@ -207,7 +227,7 @@ def _run_phases(spec: TestSpec, ctx: Context, plugins: Plugins, pkg: Package | N
          f"{time.monotonic() - t:.1f} s")
     if pkg is not None:
         pkg.nemesis.setup(ctx)
-    gen = build_generator(spec, ctx, plugins, pkg or Package("none", None, None, None))  # type: ignore[arg-type]
+    gen = build_generator(spec, ctx, plugins, pkg)
     runner = Runner(ctx, plugins.workload, pkg.nemesis if pkg else None, gen, history,
                     concurrency=spec.concurrency, seed=spec.seed, stats=stats,
                     fault_names=pkg.faults if pkg else None)
@@ -274,18 +294,15 @@ def analyse(run_dir: Path, *, spec: TestSpec, workload: Workload | None = None,
         workload = registry.load("workload", spec.workload)()
     faults = pkg.faults if pkg else infer_faults(ops)
     windows = fault_windows(ops, faults)
-    checker = workload.checker(ctx)
-    # The register workload's checker is linearizability; others compose several checkers.
-    name = getattr(checker, "name", None) or (
-        "linearizable" if type(checker).__name__ == "LinearizableChecker" else "workload")
-    checkers = {name: checker, "stats": StatsChecker()}
+    # The workload names its checkers; every run adds "stats". One flat level in results.
+    checkers: dict[str, Checker] = {**workload.checkers(ctx), "stats": StatsChecker()}
     # Checkers that explain anomalies (lost-update) say which faults were active then.
     checked = compose_checks(checkers, spec.to_dict() | {"faults": windows}, ops)
     valid = checked["valid"]
     errors = list(errors or [])
     if interrupted or errors:
         # A run that did not finish cleanly cannot vouch for the system.
-        valid = False if valid is False else "unknown"
+        valid = merge_valid([valid, "unknown"])
     results = {
         "valid": valid,
         "interrupted": interrupted,

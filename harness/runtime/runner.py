@@ -1,10 +1,11 @@
 """The runner: worker threads pull ops from one generator and record them in the history.
 
 One thread per client worker plus one nemesis worker. A worker asks the shared generator
-(under one lock) for an op, waits until the op's scheduled time, stamps it with the current
-process and time, records the invocation, invokes the client (or nemesis), and records the
-completion. A client exception or an ``info`` completion retires the process: the worker
-continues under process id ``process + concurrency`` with a fresh client, as in Jepsen.
+(under one lock) for an op, waits until the op's scheduled time, records the invocation
+stamped with the current process and time (a new Op: the generator's op is never changed),
+invokes the client (or nemesis), and records the completion. A client exception or an
+``info`` completion retires the process: the worker continues under process id
+``process + concurrency`` with a fresh client, as in Jepsen.
 
 Every answer from a plugin is validated: a completion must keep the invocation's process
 and f and have a legal type; anything else is recorded as ``info`` with the problem.
@@ -21,12 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.api import Context, Nemesis, Workload
+from harness.api import Client, Context, Nemesis, Workload
 from harness.generators import PENDING, GenContext, Generator, update
-from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, HistoryWriter, Op
+from harness.history import INFO, INVOKE, NEMESIS, HistoryWriter, Op, completion_problems
 
 log = logging.getLogger("splitbrain.runner")
-COMPLETION_TYPES = (OK, FAIL, INFO)
 
 
 @dataclass
@@ -35,7 +35,7 @@ class LiveStats:
     GIL are good enough for a display)."""
 
     t0: int = 0
-    counts: Counter = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)
     active_faults: dict[str, str] = field(default_factory=dict)
     completed: int = 0
     phase: str = "setup"
@@ -51,7 +51,7 @@ class Runner:
     def __init__(self, ctx: Context, workload: Workload | None, nemesis: Nemesis | None,
                  gen: Generator, history: HistoryWriter, *, concurrency: int, seed: int,
                  stop: threading.Event | None = None, stats: LiveStats | None = None,
-                 client_factory: Callable[[int, str], Any] | None = None,
+                 client_factory: Callable[[int, str], Client] | None = None,
                  fault_names: dict[str, str] | None = None):
         self.ctx, self.workload, self.nemesis, self.gen = ctx, workload, nemesis, gen
         self.history, self.concurrency = history, concurrency
@@ -136,7 +136,7 @@ class Runner:
     def _worker(self, worker: int | str) -> None:
         is_nemesis = worker == NEMESIS
         process: int | str = worker
-        client: Any = None
+        client: Client | None = None
         try:
             while True:
                 op = self._ask(process)
@@ -146,8 +146,10 @@ class Runner:
                 if wait > 0 and self.stop.wait(wait / 1e9):
                     self._done(None)
                     return
-                op.type, op.process, op.time = INVOKE, process, self.now()
-                self.history.append(op)
+                if op.type != INVOKE:
+                    op = op.with_(type=INVOKE)
+                # The generator's op stays as it was: the history records a stamped copy.
+                op = self.history.append(op, process=process, clock=self.now)
                 if not is_nemesis:
                     self.stats.counts[INVOKE] += 1
                 if is_nemesis:
@@ -156,13 +158,12 @@ class Runner:
                     if client is None:
                         client = self._open_client(int(process))
                     done = self._invoke_client(client, op)
-                done.time = self.now()
-                self.history.append(done)
+                done = self.history.append(done, clock=self.now)
                 if not is_nemesis:
                     self.stats.counts[done.type] += 1
                     self.stats.completed += 1
                 self._done(done)
-                if not is_nemesis and done.type == INFO:
+                if client is not None and done.type == INFO:
                     # The op may still take effect later: this process can never issue
                     # another op, or the history would show it doing two things at once.
                     self._close_client(client)
@@ -181,20 +182,20 @@ class Runner:
                 update(self.gen, gctx, done)
             self.cond.notify_all()
 
-    def _open_client(self, process: int) -> Any:
+    def _open_client(self, process: int) -> Client:
         node = self.ctx.nodes[process % len(self.ctx.nodes)]
         if self.client_factory is not None:
             return self.client_factory(process, node)
         assert self.workload is not None
         return self.workload.client(self.ctx, process, node)
 
-    def _close_client(self, client: Any) -> None:
+    def _close_client(self, client: Client) -> None:
         try:
             client.close(self.ctx)
         except Exception as e:  # closing a broken connection is not news
             log.debug("client close failed: %s", e)
 
-    def _invoke_client(self, client: Any, op: Op) -> Op:
+    def _invoke_client(self, client: Client, op: Op) -> Op:
         try:
             done = client.invoke(self.ctx, op)
         except Exception as e:
@@ -225,23 +226,14 @@ def _crashed(op: Op, e: BaseException) -> Op:
 
 
 def validate_completion(op: Op, done: Any) -> Op:
-    """A plugin's answer must be an Op completing ``op``: same process and f, a legal type.
-    Anything else becomes info with every problem listed, so the history stays sound."""
-    problems = []
-    if not isinstance(done, Op):
-        return op.complete(INFO, error=f"invalid completion: got {type(done).__name__}, "
-                                       "expected an Op (use op.complete(...))")
-    if done.type not in COMPLETION_TYPES:
-        problems.append(f"type {done.type!r} is not ok/fail/info")
-    if done.process not in (-1, op.process):
-        problems.append(f"process changed from {op.process!r} to {done.process!r}")
-    if done.f != op.f:
-        problems.append(f"f changed from {op.f!r} to {done.f!r}")
+    """A plugin's answer must be an Op completing ``op``: same process and f, a legal type
+    (harness.history.completion_problems). Anything else becomes info with every problem
+    listed, so the history stays sound."""
+    problems = completion_problems(op, done)
     if problems:
         return op.complete(INFO, error="invalid completion: " + "; ".join(problems))
-    done.process = op.process
-    if done.key is None:
-        done.key = op.key
+    if done.process != op.process or (done.key is None and op.key is not None):
+        done = done.with_(process=op.process, key=op.key if done.key is None else done.key)
     return done
 
 

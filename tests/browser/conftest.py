@@ -2,25 +2,19 @@
 
 scripts/install-deps.sh installs both; without them these tests fail (not skip), because CI
 must run them. Pages are opened from disk (file://) or from a `splitbrain serve` started
-here on 127.0.0.1. Screenshots go to artifacts/ (gitignored).
+here on 127.0.0.1. Screenshots go to artifacts/ (gitignored). The helpers the tests call
+(make_run_dir, open_page, console_errors, screenshot, no_xss) are in tests/browser/pages.py.
 """
 from __future__ import annotations
 
-import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "artifacts"
-sys.path.insert(0, str(ROOT / "bench"))
-
-from report_load import chrome  # noqa: E402  (bench/ is not a package)
-
-CHROMIUM, DRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+from tests.browser.pages import CHROMIUM, DRIVER, chrome
 
 
 @pytest.fixture(scope="session")
@@ -37,41 +31,8 @@ def driver() -> Iterator[Any]:
         d.quit()
 
 
-def console_errors(driver: Any) -> list[dict[str, Any]]:
-    """Browser console entries at SEVERE level since the last call (reading clears them)."""
-    return [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
-
-
-def open_page(driver: Any, url: str) -> float:
-    """Load ``url`` (console cleared first); return navigation start to load event, ms."""
-    console_errors(driver)
-    driver.set_window_size(1280, 900)
-    driver.get(url)
-    return float(driver.execute_script(
-        "const n = performance.getEntriesByType('navigation')[0];"
-        "return n ? n.loadEventEnd - n.startTime : -1;"))
-
-
-def screenshot(driver: Any, name: str, full: bool = True) -> Path:
-    """A PNG of the page (the whole page when ``full``) in artifacts/."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    if full:
-        h = driver.execute_script("return document.documentElement.scrollHeight")
-        driver.set_window_size(1280, min(int(h) + 100, 20000))
-    path = ARTIFACTS / name
-    driver.save_screenshot(str(path))
-    driver.set_window_size(1280, 900)
-    return path
-
-
-def no_xss(driver: Any) -> None:
-    marks = driver.execute_script("return [window.__xss, document.title]")
-    assert marks[0] is None, f"injected script ran: window.__xss = {marks[0]!r}"
-    assert marks[1] != "pwned", "injected script set the title"
-
-
 @pytest.fixture
-def serve_store() -> Iterator[Any]:
+def serve_store() -> Iterator[Callable[[Path], str]]:
     """Start `splitbrain serve` on a store (127.0.0.1, a free port); yields a function
     store -> base URL."""
     from harness.app.serve import make_server
@@ -83,7 +44,7 @@ def serve_store() -> Iterator[Any]:
         threading.Thread(target=srv.serve_forever, daemon=True).start()
         servers.append(srv)
         host, port = srv.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     yield start
     for s in servers:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_load import make_run_dir
 from selenium.webdriver.common.by import By
 
 from harness.app.campaign import load_config, run_campaign
@@ -14,7 +13,7 @@ from harness.report.render import render_report
 from harness.runtime.run import RunOutcome
 from harness.spec import TestSpec
 from harness.store import new_run_dir
-from tests.browser.conftest import console_errors, no_xss, open_page, screenshot
+from tests.browser.pages import console_errors, make_run_dir, no_xss, open_page, screenshot
 
 pytestmark = pytest.mark.browser
 

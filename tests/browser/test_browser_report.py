@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from report_load import make_run_dir
 from selenium.webdriver.common.by import By
 
 from harness.report.render import render_report
-from tests.browser.conftest import console_errors, no_xss, open_page, screenshot
+from tests.browser.pages import console_errors, make_run_dir, no_xss, open_page, screenshot
 
 pytestmark = pytest.mark.browser
 

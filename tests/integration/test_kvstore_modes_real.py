@@ -6,21 +6,23 @@ import time
 
 import pytest
 
-from dbs.kvstore.client import KVClient, KVError
-from dbs.kvstore.db import PID_FILE, KVStoreDB
-from harness.api import Context
+from dbs.kvstore.client import KVError
+from dbs.kvstore.db import MODES, PID_FILE, KVStoreDB
 from harness.control.parallel import on_nodes
 from harness.spec import TestSpec
+from harness.testing import fake_context
+from tests.loopback.cluster import Addresses, kv, retry, wait_leader
 
 pytestmark = pytest.mark.integration
 
-ALL_MODES = ("primary", "raft", "lease", "fenced", "lww", "async")
+ALL_MODES = tuple(m.name for m in MODES)
 
 
 def start(cluster, tmp_path, mode, **options):
     spec = TestSpec(nodes=tuple(cluster.nodes), mode=mode, seed=3, options=options)
-    ctx = Context(spec=spec, nodes=list(cluster.nodes), remotes=cluster.remotes,
-                  ips=cluster.ips, run_dir=tmp_path, db=KVStoreDB(), log=lambda m: None)
+    ctx = fake_context(cluster.nodes, spec=spec, remotes=cluster.remotes, db=KVStoreDB(),
+                       run_dir=tmp_path, log=lambda m: None)
+    ctx.ips.update(cluster.ips)  # the real data-network addresses, not the fake ones
     on_nodes(ctx.nodes, lambda n: ctx.db.setup(ctx, n))
     return ctx
 
@@ -33,38 +35,11 @@ def stop(ctx):
 
 
 def client(ctx, node, timeout=3.0):
-    return KVClient(ctx.ips[node], timeout=timeout)
-
-
-def retry(fn, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return fn()
-        except KVError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
-
-
-def status(ctx, node):
-    try:
-        with client(ctx, node, timeout=1.0) as kv:
-            return kv.status()
-    except KVError:
-        return None
+    return kv(Addresses(ctx), node, timeout)
 
 
 def wait_lease_holder(ctx, among, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sts = {n: status(ctx, n) for n in among}
-        holders = [n for n, st in sts.items()
-                   if st and st["role"] == "leader" and st.get("lease_ms_left", 0) > 0]
-        if len(holders) == 1:
-            return holders[0]
-        time.sleep(0.1)
-    raise AssertionError(f"no lease holder among {among}: {sts}")
+    return wait_leader(Addresses(ctx), among, timeout, lease=True, status_timeout=1.0)
 
 
 @pytest.mark.parametrize("mode", ALL_MODES)
@@ -74,11 +49,11 @@ def test_mode_starts_and_serves_reads_writes_and_cas_through_any_node(cluster3, 
     try:
         n1, n2, n3 = ctx.nodes[:3]
         with client(ctx, n2) as a, client(ctx, n3) as b, client(ctx, n1) as c:
-            retry(lambda: a.write("k", 1))
+            retry_slow(lambda: a.write("k", 1))
             # lww replicates after answering, async reads on the primary: give them a moment
-            assert retry(lambda: _eventually(lambda: b.read("k"), 1)) == 1
+            assert retry_slow(lambda: _eventually(lambda: b.read("k"), 1)) == 1
             assert b.cas("k", 1, 2) is True
-            assert retry(lambda: _eventually(lambda: c.read("k"), 2)) == 2
+            assert retry_slow(lambda: _eventually(lambda: c.read("k"), 2)) == 2
             assert c.cas("k", 1, 3) is False
             assert a.incr("n") == 1
             st = c.status()
@@ -88,6 +63,10 @@ def test_mode_starts_and_serves_reads_writes_and_cas_through_any_node(cluster3, 
         assert set(ctx.db.primaries(ctx)) <= set(ctx.nodes) and ctx.db.primaries(ctx)
     finally:
         stop(ctx)
+
+
+def retry_slow(fn, timeout=15.0):
+    return retry(fn, timeout, pause=0.2)  # docker exec and real networks are slower
 
 
 def _eventually(fn, want, timeout=5.0):
@@ -101,14 +80,14 @@ def _pause_replace_resume(ctx):
     """x=1 through the lease holder; pause it; x=2 through the new one; resume the old."""
     old = wait_lease_holder(ctx, ctx.nodes)
     with client(ctx, old) as kv:
-        retry(lambda: kv.write("x", 1))
+        retry_slow(lambda: kv.write("x", 1))
         assert kv.read("x") == 1
     ctx.db.pause(ctx, old)
     try:
         rest = [n for n in ctx.nodes if n != old]
         new = wait_lease_holder(ctx, rest)
         with client(ctx, new) as kv:
-            retry(lambda: kv.write("x", 2))
+            retry_slow(lambda: kv.write("x", 2))
             assert kv.read("x") == 2  # acknowledged and visible: x=2 happened
     finally:
         ctx.db.resume(ctx, old)

@@ -10,6 +10,7 @@ import pytest
 
 from harness.api import Context
 from harness.history import NEMESIS, Op
+from harness.spec import TestSpec
 from nemeses.partition import CHAIN, PartitionNemesis, apply_grudge, heal
 
 pytestmark = pytest.mark.integration
@@ -17,8 +18,9 @@ PORT = 7999
 
 
 def ctx_of(cluster) -> Context:
-    return Context(spec=None, nodes=list(cluster.nodes), remotes=cluster.remotes,
-                   ips=cluster.ips, run_dir=Path("."))
+    # A real spec: the nemesis reads its options (port, partition, grudge) from it.
+    return Context(spec=TestSpec(nodes=tuple(cluster.nodes)), nodes=list(cluster.nodes),
+                   remotes=cluster.remotes, ips=cluster.ips, run_dir=Path("."))
 
 
 def can_connect(remote, host: str) -> bool:

@@ -17,10 +17,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checkers.linearizable import check_history, pair_calls, prepare_entries
+from checkers.linearizable import check_history
+from checkers.linearizable.index import KeyHistory, columns, to_entries
 from checkers.linearizable.models import get_model
 from checkers.linearizable.search import INVALID, apply_step
-from harness.history import FAIL, INFO, INVOKE, OK, Op
+from harness.history import FAIL, INFO, INVOKE, OK, Op, pairs
 from harness.testing import register_history
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -30,7 +31,7 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 def _entries(ops: list[Op], model: str) -> tuple[list[Any], Any]:
     m = get_model(model)
-    return prepare_entries(pair_calls(ops), m), m.init
+    return to_entries(columns(KeyHistory(pairs(ops)), m)), m.init
 
 
 def brute_force(ops: list[Op], model: str = "cas-register") -> bool:
@@ -121,8 +122,7 @@ def small_histories(draw: st.DrawFn, max_ops: int = 8, max_open: int = 4) -> lis
             continue  # never completes
         value = draw(read) if inv.f == "read" else inv.value
         ops.append(Op(type=t, f=inv.f, process=proc, value=value))
-    for i, op in enumerate(ops):
-        op.index = op.time = i
+    ops[:] = [op.with_(index=i, time=i) for i, op in enumerate(ops)]
     return ops
 
 
@@ -164,7 +164,8 @@ def test_a_read_of_a_value_nobody_wrote_is_caught(seed: int, n: int, procs: int,
     reads = _reads(ops)
     if not reads:
         return
-    ops[reads[pick % len(reads)]].value = -1  # written values are positive
+    r = reads[pick % len(reads)]
+    ops[r] = ops[r].with_(value=-1)  # written values are positive
     res = check_history(ops)
     assert res["valid"] is False
     (key,) = res["keys"].values()
@@ -185,7 +186,7 @@ def test_a_stale_read_is_caught(seed: int, n: int, procs: int, crash: float, pic
     if not candidates:
         return
     r, w1 = candidates[pick % len(candidates)]
-    ops[r].value = w1.value if w1.f == "write" else w1.value[1]
+    ops[r] = ops[r].with_(value=w1.value if w1.f == "write" else w1.value[1])
     assert check_history(ops)["valid"] is False
 
 
@@ -216,5 +217,48 @@ def test_agrees_with_the_plain_search_after_a_corruption(seed: int, n: int, proc
     ops = register_history(seed, n, processes=procs, crash_rate=crash)
     reads = _reads(ops)
     if reads:
-        ops[reads[pick % len(reads)]].value = None if to < 0 else to
+        r = reads[pick % len(reads)]
+        ops[r] = ops[r].with_(value=None if to < 0 else to)
     assert check_history(ops)["valid"] is plain_search(ops)
+
+
+def assert_witnesses(ops: list[Op], res: dict[str, Any]) -> int:
+    """Every key that is not valid names a non-empty witness: sorted op indices, each the
+    index of an invocation of that key in ``ops``. Returns how many keys were invalid."""
+    names = {str(k): k for k in {o.key for o in ops}}
+    invalid = 0
+    for name, k in res["keys"].items():
+        if k["valid"] is not False:
+            continue
+        invalid += 1
+        w = k["witness"]
+        assert isinstance(w, list) and w and w == sorted(w)
+        assert all(type(i) is int for i in w)
+        invoked = {o.index for o in ops if o.type == INVOKE and o.key == names[name]}
+        assert set(w) <= invoked, (w, invoked)
+    return invalid
+
+
+@FAST
+@given(seed=st.integers(0, 2**32), n=st.integers(2, 120), keys=st.integers(1, 3),
+       procs=st.integers(1, 5), crash=st.sampled_from([0.0, 0.1, 0.3]),
+       picks=st.lists(st.integers(0, 10**6), min_size=1, max_size=3),
+       to=st.integers(-2, 6), budget=st.sampled_from([0, 1, 20]))
+def test_an_invalid_key_always_has_a_witness(seed: int, n: int, keys: int, procs: int,
+                                             crash: float, picks: list[int], to: int,
+                                             budget: int) -> None:
+    """Explained in full (EXPLAIN_KEYS 20), or only with a sentence (0; 1: some of each)."""
+    import checkers.linearizable.checker as checker_mod
+
+    ops = register_history(seed, n, keys=keys, processes=procs, crash_rate=crash)
+    reads = _reads(ops)
+    for pick in picks if reads else []:
+        r = reads[pick % len(reads)]
+        ops[r] = ops[r].with_(value=None if to < 0 else to)
+    old = checker_mod.EXPLAIN_KEYS
+    checker_mod.EXPLAIN_KEYS = budget  # hypothesis and monkeypatch do not mix: restore
+    try:
+        res = check_history(ops)
+    finally:
+        checker_mod.EXPLAIN_KEYS = old
+    assert (assert_witnesses(ops, res) > 0) is (res["valid"] is False)

@@ -2,7 +2,7 @@
 brute force on models that only have a ``step`` (set, fifo-queue) and on mutex.
 
 - For register, cas-register, mutex and kv, applying ``compile``'s step (and the inline
-  register steps of checkers.linearizable.key_columns) gives exactly ``step``'s answer, on
+  register steps of checkers.linearizable.index.columns) gives exactly ``step``'s answer, on
   random states and ops, crashed (output UNKNOWN) or not.
 - Small random set, fifo-queue and mutex histories with crashes: check_history agrees with a
   brute force written against ``model.step`` alone.
@@ -15,10 +15,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checkers.linearizable import KeyHistory, check_history, key_columns, pair_calls
+from checkers.linearizable import check_history
+from checkers.linearizable.index import KeyHistory, columns
 from checkers.linearizable.models import INVALID, UNKNOWN, ModelError, apply_kind, freeze, get_model
 from checkers.linearizable.zones import INF
-from harness.history import FAIL, INFO, INVOKE, OK, Op
+from harness.history import FAIL, INFO, INVOKE, OK, Op, pairs
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -78,13 +79,10 @@ def test_inline_register_columns_match_compile(ops: list[tuple[Any, ...]]) -> No
         history.append(Op(type=INVOKE, f=f, process=p, value=value))
         if t is not None:
             history.append(Op(type=t, f=f, process=p, value=out if f == "read" else value))
-    for i, op in enumerate(history):
-        op.index = i
+    history[:] = [op.with_(index=i) for i, op in enumerate(history)]
     m = get_model("cas-register")
-    calls = pair_calls(history)
-    ret_at = {c.call: c.ret for c in calls if c.ret is not None}
-    rets, cs, kinds, arg_a, arg_b = key_columns(KeyHistory(history, [c.call for c in calls],
-                                                           ret_at), m, "h")
+    calls = pairs(history)
+    rets, cs, kinds, arg_a, arg_b = columns(KeyHistory(calls), m, "h")
     expected = []
     for c in calls:
         done = c.complete
@@ -94,7 +92,7 @@ def test_inline_register_columns_match_compile(ops: list[tuple[Any, ...]]) -> No
         step = m.compile(c.invoke.f, c.invoke.value, done.value if ok else UNKNOWN)  # type: ignore[misc,union-attr]
         if not ok and (step[0] == 0 or (step[0] == 2 and step[1] == step[2])):
             continue
-        expected.append((c.ret if ok else INF, c.call, *step))
+        expected.append((c.j if ok else INF, c.i, *step))
     assert list(zip(rets, cs, kinds, arg_a, arg_b)) == expected
 
 
@@ -105,12 +103,12 @@ def _brute(ops: list[Op], model: str) -> bool:
     respects real time, through ``model.step`` only."""
     m = get_model(model)
     items = []
-    for c in pair_calls(ops):
+    for c in pairs(ops):
         done = c.complete
         if done is not None and done.type == FAIL:
             continue
         ok = done is not None and done.type == OK
-        items.append((c.call, c.ret if ok else None, c.invoke.f, freeze(c.invoke.value),
+        items.append((c.i, c.j if ok else None, c.invoke.f, freeze(c.invoke.value),
                       freeze(done.value) if ok and done else UNKNOWN))
     done_ = [x for x in items if x[1] is not None]
     crashed = [x for x in items if x[1] is None]
@@ -161,8 +159,7 @@ def generic_histories(draw: st.DrawFn, model: str, max_ops: int = 6) -> list[Op]
         else:
             out = inv.value
         ops.append(Op(type=t, f=inv.f, process=p, value=out))
-    for i, op in enumerate(ops):
-        op.index = op.time = i
+    ops[:] = [op.with_(index=i, time=i) for i, op in enumerate(ops)]
     return ops
 
 

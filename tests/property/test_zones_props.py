@@ -16,12 +16,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from checkers.linearizable import check_history, decide, pair_calls, prepare_entries
+from checkers.linearizable import check_history, decide
 from checkers.linearizable.explain import longest_prefix, minimal_witness
+from checkers.linearizable.index import KeyHistory, columns, to_entries
 from checkers.linearizable.models import get_model
 from checkers.linearizable.search import search
 from checkers.linearizable.zones import check_unique
-from harness.history import FAIL, INFO, INVOKE, OK, Op
+from harness.history import FAIL, INFO, INVOKE, OK, Op, pairs
 from harness.testing import register_history
 from tests.property.test_linearizable_props import brute_force
 
@@ -60,13 +61,12 @@ def unique_histories(draw: st.DrawFn, max_ops: int = 8, max_open: int = 4) -> li
             continue
         value = draw(st.sampled_from(used + [99])) if inv.f == "read" else inv.value
         ops.append(Op(type=t, f=inv.f, process=proc, value=value))
-    for i, op in enumerate(ops):
-        op.index = op.time = i
+    ops[:] = [op.with_(index=i, time=i) for i, op in enumerate(ops)]
     return ops
 
 
 def _entries(ops: list[Op]) -> list[Any]:
-    return prepare_entries(pair_calls(ops), CAS)
+    return to_entries(columns(KeyHistory(pairs(ops)), CAS))
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -99,8 +99,7 @@ def test_repeated_values_go_to_the_search() -> None:
                                                                 value=1),
            Op(type=INVOKE, f="write", process=1, value=1), Op(type=OK, f="write", process=1,
                                                                 value=1)]
-    for i, op in enumerate(ops):
-        op.index = op.time = i
+    ops[:] = [op.with_(index=i, time=i) for i, op in enumerate(ops)]
     assert check_unique(_entries(ops), None) is None
     (k,) = check_history(ops)["keys"].values()
     assert k["method"] == "search" and k["valid"] is True
@@ -141,25 +140,26 @@ def _relaxed_history(ops: list[Op], keep: set[int], cut: int) -> list[Op]:
 def test_prefix_and_witness(ops: list[Op]) -> None:
     if check_history(ops)["valid"] is not False:
         return
-    calls = pair_calls(ops)
+    kh = KeyHistory(pairs(ops))
+    calls = kh.pairs
     end = time.monotonic() + 30
 
     def fails(cut: int | None, relaxed: set[int] | None = None) -> bool:
-        return not decide(prepare_entries(calls, CAS, cut=cut, relaxed=relaxed), CAS, None,
+        return not decide(columns(kh.cut(cut, relaxed), CAS), CAS, None,
                           None).valid
 
-    cut = longest_prefix(calls, CAS, None, end)
+    cut = longest_prefix(kh, CAS, None, end)
     assert cut is not None and fails(cut)
-    earlier = [c.ret for c in calls if c.ret is not None and c.ret < cut
+    earlier = [c.j for c in calls if c.j is not None and c.j < cut
                and c.complete is not None and c.complete.type == OK]
     if earlier:
         assert not fails(max(earlier))
     pool = [c for c in calls if c.complete is not None and c.complete.type == OK
-            and c.ret is not None and c.ret <= cut]
-    witness = minimal_witness(calls, pool, CAS, None, cut, end)
-    everyone = {c.call for c in calls}
-    keep = {c.call for c in witness}
+            and c.j is not None and c.j <= cut]
+    witness = minimal_witness(kh, pool, CAS, None, cut, end)
+    everyone = {c.i for c in calls}
+    keep = {c.i for c in witness}
     assert fails(cut, everyone - keep)
     assert brute_force(_relaxed_history(ops, keep, cut)) is False
     for c in witness:
-        assert not fails(cut, everyone - (keep - {c.call}))
+        assert not fails(cut, everyone - (keep - {c.i}))

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from harness.api import Mode
 from harness.app import campaign as cmod
 from harness.app import cli
 from harness.app.campaign import load_config, run_campaign, summarise
@@ -30,6 +31,27 @@ lease = "invalid"
 [options]
 keys = 4
 """
+
+
+# The db these campaigns run: the expectations campaign.py hard-coded before dbs declared
+# their modes (correct designs valid, broken ones invalid, under every fault), plus a mode
+# whose expectation depends on the fault.
+MODES = [Mode("raft", "linearizable", expect_default=True),
+         Mode("primary", "linearizable while the primary lives", expect_default=True),
+         Mode("lease", "leader leases: stale reads under a paused leader", expect_default=False),
+         Mode("fenced", "leases with fencing tokens", expect_default=True),
+         Mode("lww", "last write wins", expect_default=False),
+         Mode("async", "async replication", expect_default=False),
+         Mode("weak", "breaks under partitions only",
+              expect={"partition": False, "clock": True, "pause": "unknown"},
+              expect_default=True)]
+
+
+@pytest.fixture(autouse=True)
+def fake_db_modes(monkeypatch: pytest.MonkeyPatch) -> list[Mode]:
+    """Campaigns read modes and expectations from the db plugin: here, from MODES."""
+    monkeypatch.setattr(cmod, "db_modes", lambda db: list(MODES))
+    return MODES
 
 
 class FakeRunner:
@@ -81,9 +103,49 @@ def test_load_config_from_toml_with_overrides(cfg_file):
     spec = cfg.spec(cfg.cells()[3])
     assert spec.nemesis == ("pause", "clock") and spec.name == "chapter-raft-register-pause_clock"
     assert spec.nodes == ("n1", "n2", "n3") and spec.seed == 3 and spec.options == {"keys": 4}
-    assert cfg.expectation("raft") == "valid" and cfg.expectation("lease") == "invalid"
-    assert cfg.expectation("lww") == "invalid" and cfg.expectation("fenced") == "valid"
-    assert cfg.expectation("custom") is None
+    assert cfg.expectation("raft", "partition") == "valid"
+    assert cfg.expectation("lease", "pause+clock") == "invalid"  # [expect] and the db agree
+    assert cfg.expectation("lww", "clock") == "invalid"
+    assert cfg.expectation("fenced", "partition") == "valid"
+    assert cfg.expectation("custom", "partition") is None
+    assert [c.expect for c in cfg.cells()[:6]] == ["valid"] * 6
+
+
+def test_modes_and_expectations_come_from_the_db():
+    cfg = load_config(None, {"nemeses": "partition,clock,pause,clock+partition,none"})
+    assert cfg.modes == ["raft"]  # the db's default mode: the first it declares
+    every = load_config(None, {"modes": "all"})
+    assert every.modes == [m.name for m in MODES]
+    weak = {c.nemesis: c.expect for c in load_config(
+        None, {"modes": "weak", "nemeses": "partition,clock,pause,clock+partition,none"}
+    ).cells()}
+    # Per fault; a combination expects the worst of its parts; unknown expects nothing.
+    assert weak == {"partition": "invalid", "clock": "valid", "pause": None,
+                    "clock+partition": "invalid", "none": "valid"}
+    over = load_config(None, {"modes": "weak", "expect": {"weak": "valid"}})
+    assert over.expectation("weak", "partition") == "valid"  # the config's [expect] wins
+
+
+def test_expectations_that_do_not_depend_on_the_fault_keep_the_old_identity():
+    cfg = load_config(None, {"modes": "raft,lease,weak", "nemeses": "partition,clock"})
+    assert cfg.identity()["expect"] == {
+        "raft": "valid", "lease": "invalid",
+        "weak": {"partition": "invalid", "clock": "valid"}}
+    assert "declared" not in cfg.identity()
+
+
+def test_unknown_modes_are_refused_naming_the_db_modes():
+    with pytest.raises(ConfigError, match="no mode 'nosuch'.*raft, primary"):
+        load_config(None, {"modes": "raft,nosuch"})
+
+
+def test_a_db_without_modes(monkeypatch):
+    monkeypatch.setattr(cmod, "db_modes", lambda db: [])
+    cfg = load_config(None, {"db": "plain"})
+    assert cfg.modes == [""] and cfg.cells()[0].expect is None
+    assert cfg.spec(cfg.cells()[0]).mode == ""
+    with pytest.raises(ConfigError, match="declares no modes"):
+        load_config(None, {"db": "plain", "modes": "all"})
 
 
 def test_cli_axes_give_a_stable_name():
@@ -206,9 +268,12 @@ def test_same_name_with_other_settings_is_refused(tmp_path):
 
 
 def test_unknown_plugins_are_refused_before_anything_runs(tmp_path):
-    cfg = load_config(None, {"modes": "raft,nosuchmode"})
     runner = FakeRunner()
     with pytest.raises(ConfigError, match="nosuchmode"):
+        run_campaign(load_config(None, {"modes": "raft,nosuchmode"}), tmp_path,
+                     runner=runner, say=lambda m: None)
+    cfg = load_config(None, {"modes": "raft", "workloads": "nosuchworkload"})
+    with pytest.raises(ConfigError, match="nosuchworkload"):
         run_campaign(cfg, tmp_path, runner=runner, say=lambda m: None)
     assert runner.calls == [] and not (tmp_path / "campaigns").exists()
 
@@ -248,3 +313,31 @@ def test_cli_campaign_dry_run_and_bad_args(cfg_file, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["campaign", "--seeds", "1", "--test-count", "2"])
     assert e.value.code == 254
+
+
+def test_cli_list_shows_each_db_modes_with_their_promise(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli.main(["list"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "mode raft        linearizable  (default)" in out
+    assert "mode weak        breaks under partitions only" in out
+
+
+def test_cli_run_mode_defaults_to_the_db_default_mode(monkeypatch, tmp_path):
+    import harness.runtime.run as run_mod
+
+    specs: list[TestSpec] = []
+
+    def fake_run_test(spec: TestSpec, **kw: Any) -> RunOutcome:
+        specs.append(spec)
+        return RunOutcome(run_dir=tmp_path, valid=True, results={}, report=None)
+
+    monkeypatch.setattr(run_mod, "run_test", fake_run_test)
+    monkeypatch.setattr(cli, "_sigterm_as_interrupt", lambda: None)
+    for args in ([], ["--mode", "lease"]):
+        with pytest.raises(SystemExit) as e:
+            cli.main(["run", "--time-limit", "1", "--store", str(tmp_path), *args])
+        assert e.value.code == 0
+    assert [(s.mode, s.name) for s in specs] == [("raft", "kvstore-raft-register"),
+                                                 ("lease", "kvstore-lease-register")]

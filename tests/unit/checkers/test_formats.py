@@ -154,7 +154,7 @@ def test_jepsen_log_lines(tmp_path):
 
 
 def test_jepsen_log_value_then_error():
-    from checkers.formats import _log_value
+    from checkers.formats.jepsen_log import log_value as _log_value
     assert _log_value("f", 1, "[3 0]\t:timed-out", "info", 1) == ([3, 0], ":timed-out")
 
 
@@ -274,6 +274,6 @@ def test_the_json_fast_path_in_two_processes(monkeypatch):
     lines = _big_edn(400).splitlines()
     one = ednjson.read_simple_lines(lines)
     monkeypatch.setattr(ednjson, "PARALLEL_MIN_CHARS", 1000)
-    monkeypatch.setattr(ednjson, "_can_fork", lambda: True)
+    monkeypatch.setattr(ednjson, "can_fork", lambda: True)
     assert ednjson.read_simple_lines(lines) == one
     assert ednjson.NOT_READ not in one

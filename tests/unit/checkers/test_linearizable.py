@@ -6,13 +6,14 @@ from typing import Any
 
 import pytest
 
-import checkers.linearizable as lin
-
-search_mod = importlib.import_module("checkers.linearizable.search")
 from checkers.check import check_file
 from checkers.linearizable import LinearizableChecker, check_history
 from harness.errors import ConfigError, HistoryFormatError
-from harness.history import Op, write_jsonl
+from harness.history import NEMESIS, Op, write_jsonl
+
+search_mod = importlib.import_module("checkers.linearizable.search")
+checker_mod = importlib.import_module("checkers.linearizable.checker")
+decide_mod = importlib.import_module("checkers.linearizable.decide")
 
 
 def H(*events: tuple[Any, ...], key: Any = None) -> list[Op]:
@@ -36,10 +37,14 @@ def only_key(res: dict[str, Any]) -> dict[str, Any]:
 
 # --- registers ------------------------------------------------------------------------------
 
-def test_empty_history_is_linearizable():
-    res = check_history([])
-    assert res["valid"] is True and res["keys"] == {} and res["error"] is None
-    assert res["model"] == "cas-register" and res["seconds"] >= 0
+def test_empty_history_is_unknown_nothing_to_check():
+    # No client op, no key: nothing to be sure of (harness.verdicts.merge_valid([])).
+    for ops in ([], H((NEMESIS, "invoke", "start-partition", None),
+                      (NEMESIS, "info", "start-partition", None))):
+        res = check_history(ops)
+        assert res["valid"] == "unknown" and res["keys"] == {}
+        assert res["error"] == "no client ops to check"
+        assert res["model"] == "cas-register" and res["seconds"] >= 0
 
 
 def test_sequential_write_then_read():
@@ -258,10 +263,22 @@ def test_the_completion_may_lack_the_key():
     (H((0, "invoke", "write", 1), (0, "invoke", "write", 2)), "had not completed"),
     (H((0, "ok", "write", 1),), "completes no invocation"),
     (H((0, "invoke", "write", 1), (0, "ok", "read", 1)), "invoked write but completed read"),
+    # the second invocation then completes: every completion pairs, one invocation is lost
+    (H((0, "invoke", "write", 1), (0, "invoke", "write", 2), (0, "ok", "write", 2)),
+     r"process 0 invoked write while its write \(op index 0\) had not completed"),
+    (H((1, "invoke", "read", None), (0, "ok", "write", 1), (1, "ok", "read", None)),
+     r"ok write of process 0 completes no invocation \(op index 1\)"),
 ])
-def test_malformed_pairing_is_a_format_error(ops, match):
+@pytest.mark.parametrize("partition", ["key", None])  # the inline key, and the general path
+def test_malformed_pairing_is_a_format_error(ops, match, partition):
+    from checkers.linearizable.models import define_model, get_model
+
+    reg = get_model("cas-register")
+    model = define_model("one-register", init=None, fs=reg.fs, step=reg.step,
+                         partition=partition)
+    assert model.by_key is (partition == "key")
     with pytest.raises(HistoryFormatError, match=match):
-        check_history(ops)
+        check_history(ops, model=model)
 
 
 # --- kv model -------------------------------------------------------------------------------
@@ -273,7 +290,7 @@ def test_kv_model_appends_to_strings():
             (2, "invoke", "get", None, "k"), (2, "ok", "get", "xz", "k"),
             (2, "invoke", "get", None, "q"), (2, "ok", "get", "", "q"))
     assert valid(ops, model="kv") is True
-    ops[7].value = "zx"
+    ops[7] = ops[7].with_(value="zx")
     assert valid(ops, model="kv") is False
 
 
@@ -291,7 +308,7 @@ class FakeClock:
 
 
 def test_timeout_between_keys_reports_what_was_decided(monkeypatch):
-    monkeypatch.setattr(lin, "time", FakeClock())
+    monkeypatch.setattr(checker_mod, "time", FakeClock())
     ops = H((0, "invoke", "write", 1, "a"), (0, "ok", "write", 1, "a"),
             (0, "invoke", "write", 1, "b"), (0, "ok", "write", 1, "b"))
     res = check_history(ops, timeout=1.5)
@@ -302,7 +319,7 @@ def test_timeout_between_keys_reports_what_was_decided(monkeypatch):
 
 def test_timeout_inside_a_search_is_unknown(monkeypatch):
     clock = FakeClock()
-    monkeypatch.setattr(lin, "time", clock)
+    monkeypatch.setattr(checker_mod, "time", clock)
     monkeypatch.setattr(search_mod, "time", clock)
     monkeypatch.setattr(search_mod, "_DEADLINE_EVERY", 1)
     # The same value written twice: not for the zone checker, so the search runs.
@@ -317,7 +334,7 @@ def test_timeout_inside_a_search_is_unknown(monkeypatch):
 
 
 def test_small_keys_are_checked_first_under_a_timeout(monkeypatch):
-    monkeypatch.setattr(lin, "time", FakeClock())
+    monkeypatch.setattr(checker_mod, "time", FakeClock())
     ops = H((0, "invoke", "write", 1, "big"), (0, "ok", "write", 1, "big"),
             (0, "invoke", "write", 2, "big"), (0, "ok", "write", 2, "big"),
             (0, "invoke", "write", 1, "small"), (0, "ok", "write", 1, "small"))
@@ -335,7 +352,7 @@ def test_keys_that_print_alike_stay_apart():
 
 
 def test_a_false_key_beats_an_unknown_one(monkeypatch):
-    monkeypatch.setattr(lin, "time", FakeClock())
+    monkeypatch.setattr(checker_mod, "time", FakeClock())
     ops = H((0, "invoke", "read", None, "a"), (0, "ok", "read", 7, "a"),
             (0, "invoke", "write", 1, "b"), (0, "ok", "write", 1, "b"))
     assert check_history(ops, timeout=1.5)["valid"] is False
@@ -405,7 +422,7 @@ def test_set_model():
             (2, "ok", "read", [1]), (1, "ok", "add", 2),
             (2, "invoke", "read", None), (2, "ok", "read", [2, 1]))
     assert valid(ops, model="set") is True
-    ops[-1].value = [1]  # 2 was added before this read began
+    ops[-1] = ops[-1].with_(value=[1])  # 2 was added before this read began
     k = only_key(check_history(ops, model="set"))
     assert k["valid"] is False and "read" in k["explanation"]
 
@@ -417,7 +434,7 @@ def test_fifo_queue_model():
             (1, "invoke", "dequeue", None), (1, "ok", "dequeue", 2),
             (1, "invoke", "dequeue", None), (1, "ok", "dequeue", None))
     assert valid(ops, model="fifo-queue") is True
-    ops[5].value, ops[7].value = 2, 1  # out of order
+    ops[5], ops[7] = ops[5].with_(value=2), ops[7].with_(value=1)  # out of order
     assert valid(ops, model="fifo-queue") is False
     lost = H((0, "invoke", "enqueue", 1), (0, "ok", "enqueue", 1),
              (1, "invoke", "dequeue", None), (1, "ok", "dequeue", None))
@@ -446,7 +463,7 @@ def test_a_model_of_your_own():
             (0, "ok", "add", 2), (1, "invoke", "read", None), (1, "ok", "read", 2))
     res = check_history(ops, model=counter)
     assert res["valid"] is True and res["model"] == "grow-counter"
-    ops[-1].value = 3
+    ops[-1] = ops[-1].with_(value=3)
     assert check_history(ops, model=counter)["valid"] is False
     assert LinearizableChecker(model=counter).check({}, ops)["valid"] is False
 
@@ -477,7 +494,7 @@ def test_odd_values_are_just_values(value):
             (1, "invoke", "cas", [value, "next"]), (1, "ok", "cas", [value, "next"]),
             (2, "invoke", "read", None), (2, "ok", "read", "next"))
     assert valid(ops) is True
-    ops[3].value = "something else"
+    ops[3] = ops[3].with_(value="something else")
     assert valid(ops) is False
 
 
@@ -493,7 +510,7 @@ def test_a_checker_failure_is_unknown_with_the_reason(monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(lin, "zones", boom)
+    monkeypatch.setattr(decide_mod, "zones", boom)
     ops = H((0, "invoke", "write", 1, "a"), (0, "ok", "write", 1, "a"))
     res = check_history(ops)
     assert res["valid"] == "unknown"
@@ -508,7 +525,7 @@ def test_overlapping_zones_are_explained(monkeypatch):
             (0, "ok", "write", 1), (1, "ok", "write", 2),
             (2, "invoke", "read", None), (2, "ok", "read", 2),
             (3, "invoke", "read", None), (3, "ok", "read", 1))
-    monkeypatch.setattr(lin, "EXPLAIN_KEYS", 0)  # the sentence on the whole key
+    monkeypatch.setattr(checker_mod, "EXPLAIN_KEYS", 0)  # the sentence on the whole key
     k = only_key(check_history(ops))
     assert k["explanation"] == (
         "the register must have held 1 from 2.000 s (when write of 1 by process 0 completed) "
@@ -565,7 +582,7 @@ def test_a_witness_names_the_relaxed_ops_it_needs():
 
 
 def test_keys_beyond_the_explanation_budget_get_a_sentence(monkeypatch):
-    monkeypatch.setattr(lin, "EXPLAIN_KEYS", 1)
+    monkeypatch.setattr(checker_mod, "EXPLAIN_KEYS", 1)
     ops = H((0, "invoke", "read", None, "a"), (0, "ok", "read", 7, "a"),
             (0, "invoke", "read", None, "b"), (0, "ok", "read", 8, "b"))
     res = check_history(ops)
@@ -581,8 +598,8 @@ def test_two_processes_agree_with_one():
     from harness.testing import register_history
 
     ops = register_history(5, 600, keys=6, processes=5, crash_rate=0.05)
-    reads = [o for o in ops if o.type == "ok" and o.f == "read" and o.key == 3]
-    reads[-1].value = -1
+    last = max(i for i, o in enumerate(ops) if o.type == "ok" and o.f == "read" and o.key == 3)
+    ops[last] = ops[last].with_(value=-1)
     one = check_history(ops, workers=1)
     two = check_history(ops, workers=2)
     assert one["valid"] is two["valid"] is False
@@ -591,3 +608,4 @@ def test_two_processes_agree_with_one():
         a, b = one["keys"][k], two["keys"][k]
         assert (a["valid"], a["explanation"], a["ops"]) == (b["valid"], b["explanation"],
                                                             b["ops"])
+

@@ -2,14 +2,7 @@
 pure logic, driven without sockets or real clocks."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-KVDIR = Path(__file__).resolve().parents[3] / "docker" / "kvstore"
-sys.path.insert(0, str(KVDIR))
-
 from kv_async import Failover
 from kv_fenced import Fence, FencedCore, FencedMode
 from kv_lease import Lease, LeaseMode, quorum_ack_time
@@ -17,8 +10,6 @@ from kv_lww import LWWStore
 from kv_raft_core import LEADER
 from kv_state import OpError
 from kv_wire import AddressBook
-
-from dbs.kvstore.db import KVStoreDB
 
 # --- lease arithmetic ------------------------------------------------------------------------
 
@@ -252,40 +243,3 @@ def test_failover_waits_longer_the_further_down_the_node_list():
     assert not second.expired(1.9) and second.expired(2.1)
     first.heard(5.0)
     assert not first.expired(6.4) and first.silent_for(6.0) == 1.0
-
-
-# --- the db plugin -----------------------------------------------------------------------------
-
-
-def test_kvstore_db_offers_every_mode():
-    assert set(KVStoreDB.modes) == {"primary", "raft", "lease", "fenced", "lww", "async"}
-
-
-def test_kvstore_db_passes_mode_knobs_as_server_flags():
-    from types import SimpleNamespace
-
-    from harness.api import Context
-
-    spec = SimpleNamespace(nodes=["n1", "n2"], mode="lease", seed=1,
-                           options={"lease_ms": 5000, "kvstore_args": "--clock-offset -2"})
-    ctx = Context(spec=spec, nodes=["n1", "n2"], remotes={}, ips={}, run_dir=Path("/tmp"))
-    cmd = KVStoreDB().start_command(ctx, "n1")
-    assert "--mode lease" in cmd and "--lease-ms 5000" in cmd and "--clock-offset -2" in cmd
-
-
-@pytest.mark.parametrize("mode, roles, want", [
-    ("lww", {}, ["n1", "n2", "n3"]),                        # every node takes writes
-    ("async", {"n1": "primary", "n2": "primary", "n3": "backup"}, ["n1", "n2"]),  # split
-    ("lease", {"n1": "follower", "n2": "leader", "n3": None}, ["n2"]),
-    ("fenced", {"n1": "leader", "n2": "follower", "n3": "follower"}, ["n1"]),
-])
-def test_primaries_by_mode(monkeypatch, mode, roles, want):
-    from types import SimpleNamespace
-
-    from harness.api import Context
-
-    spec = SimpleNamespace(nodes=["n1", "n2", "n3"], mode=mode, seed=1, options={})
-    ctx = Context(spec=spec, nodes=["n1", "n2", "n3"], remotes={}, ips={}, run_dir=Path("/tmp"))
-    monkeypatch.setattr(KVStoreDB, "status",
-                        lambda self, ctx, node: {"role": roles[node]} if roles.get(node) else None)
-    assert KVStoreDB().primaries(ctx) == want

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import sys
-from pathlib import Path
-
-KVDIR = Path(__file__).resolve().parents[3] / "docker" / "kvstore"
-sys.path.insert(0, str(KVDIR))
 
 from kv_local import free_ports
 from kv_net import LineConn, Lost, Peer, Refused

@@ -2,14 +2,8 @@
 from __future__ import annotations
 
 import random
-import sys
-from pathlib import Path
 
 import pytest
-
-KVDIR = Path(__file__).resolve().parents[3] / "docker" / "kvstore"
-sys.path.insert(0, str(KVDIR))
-
 from kv_raft import RaftStorage
 from kv_raft_core import CANDIDATE, FOLLOWER, LEADER, NOOP, RaftCore
 

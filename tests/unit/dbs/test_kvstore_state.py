@@ -2,15 +2,10 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
-
-KVDIR = Path(__file__).resolve().parents[3] / "docker" / "kvstore"
-sys.path.insert(0, str(KVDIR))
-
-from kv_state import KVState, OpError, WriteLog, norm_key, validate
+from kv_persist import WriteLog
+from kv_state import KVState, OpError, norm_key, validate
 
 
 def test_ops_semantics():

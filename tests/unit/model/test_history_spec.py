@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 
@@ -19,10 +20,10 @@ def test_history_round_trip_keeps_every_field(tmp_path):
            Op(type="ok", f="read", process=4, key=None, value=10**40)]
     path = tmp_path / "h.jsonl"
     with HistoryWriter(path) as w:
-        for o in ops:
-            w.append(o)
+        recorded = [w.append(o) for o in ops]
     back = read_jsonl(path)
-    assert [o.to_dict() for o in back] == [o.to_dict() for o in ops]
+    assert [o.to_dict() for o in back] == [o.to_dict() for o in recorded]
+    assert [o.index for o in ops] == [-1] * 4, "append returns a copy; the caller's op stays"
     assert back[2].extra == {"node": "n1"} and back[3].value == 10**40
     assert [o.index for o in back] == [0, 1, 2, 3]
 
@@ -40,6 +41,26 @@ def test_concurrent_appends_all_land_and_parse(tmp_path):
     w.close()
     back = read_jsonl(path)
     assert [o.index for o in back] == list(range(4000))
+
+
+def test_append_stamps_under_the_lock_so_index_order_is_time_order(tmp_path):
+    import time
+    w = HistoryWriter(tmp_path / "h.jsonl")
+    mine = Op(type="invoke", f="write")
+
+    def work(p):
+        for _ in range(300):
+            w.append(mine, process=p, clock=time.monotonic_ns)
+    ts = [threading.Thread(target=work, args=(p,)) for p in range(6)]
+    [t.start() for t in ts]
+    [t.join() for t in ts]
+    w.close()
+    back = read_jsonl(tmp_path / "h.jsonl")
+    assert [o.time for o in back] == sorted(o.time for o in back)
+    assert {o.process for o in back} == set(range(6))
+    assert (mine.index, mine.process, mine.time) == (-1, -1, -1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mine.index = 3
 
 
 def test_torn_last_line_is_skipped_but_middle_garbage_is_an_error(tmp_path):

@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 
 from harness.history import Op, write_jsonl
-from harness.report.render import compact, fault_chart, ops_chart, render_html, render_report, secs
+from harness.report.render import (
+    compact,
+    fault_chart,
+    flat_checkers,
+    ops_chart,
+    render_html,
+    render_report,
+    secs,
+)
 
 XSS = "<script>alert(1)</script>"
 
@@ -39,9 +47,7 @@ def _history() -> list[Op]:
         Op(type="invoke", f="stop-partition", process="nemesis", time=10 * s),
         Op(type="info", f="stop-partition", process="nemesis", time=10 * s + 1000),
     ]
-    for i, op in enumerate(ops):
-        op.index = i
-    return ops
+    return [op.with_(index=i) for i, op in enumerate(ops)]
 
 
 def _results(valid: Any = True, anomaly: bool = False) -> dict[str, Any]:
@@ -158,8 +164,8 @@ def test_malformed_inputs_do_not_crash(tmp_path):
 def test_everything_from_the_run_is_escaped(tmp_path):
     spec = {**SPEC, "name": XSS, "options": {XSS: XSS}}
     ops = _history()
-    ops[7].value = XSS
-    ops[3].value = {"description": XSS}
+    ops[7] = ops[7].with_(value=XSS)
+    ops[3] = ops[3].with_(value={"description": XSS})
     results = _results(valid=False, anomaly=True)
     lin = results["checkers"]["linearizable"]
     bad = lin["keys"].pop("3")
@@ -249,3 +255,34 @@ def test_charts_geometry():
     assert ops_chart([]) is None
     fc = fault_chart([{"f": "partition", "start_ns": 0, "end_ns": None}], 10e9)
     assert fc is not None and fc.bars[0].open and fc.ticks
+
+
+def _checkers_section(doc: str) -> str:
+    return doc[doc.index('<section id="checkers">'):doc.index('<section id="files">')]
+
+
+def test_flat_and_nested_checker_results_render_alike(tmp_path):
+    lost = [{"value": 7, "acked_at": 1.2}]
+    flat = {"set-full": {"valid": False, "lost": lost},
+            "set": {"valid": True, "ok_count": 10},
+            "stats": {"valid": True, "by_f": {"add": {"ok": 10, "fail": 0, "info": 0}}}}
+    # How runs stored before the runtime wrote checkers flat: the workload's composed.
+    nested = {"workload": {"valid": False, "seconds": 0.1,
+                           "checkers": {"set-full": flat["set-full"], "set": flat["set"]}},
+              "stats": flat["stats"]}
+    assert flat_checkers(nested) == flat and flat_checkers(flat) == flat
+    docs = []
+    for checkers in (flat, nested):
+        rd = _run_dir(tmp_path / str(len(docs)), {"valid": False, "checkers": checkers})
+        docs.append(_checkers_section(render_report(rd).read_text()))
+    assert docs[0] == docs[1]
+    assert [m for m in re.findall(r"<h3>(\S+) ", docs[0])] == ["set-full", "set", "stats"]
+    assert "Lost updates" in docs[0] and "<th>acked_at</th>" in docs[0]
+
+
+def test_nested_names_that_clash_keep_their_parent():
+    nested = {"workload": {"checkers": {"stats": {"valid": True}, "keyed": {
+        "valid": False, "checkers": {"x": {"valid": False}}}}}, "stats": {"valid": True}}
+    assert list(flat_checkers(nested)) == ["workload/stats", "x", "stats"]
+    keyed = {"linearizable": {"valid": False, "keys": {}, "checkers": {"a": {}}}}
+    assert flat_checkers(keyed) == keyed  # a per-key result is a leaf, whatever else it has

@@ -97,19 +97,57 @@ def test_scatter_and_timeline_are_capped_with_a_note(monkeypatch):
     assert "around the first anomaly" in tl.note
 
 
-def test_witness_from_explicit_list_new_and_old_results():
-    ops = [{"index": 1, "time": 11_800_000_000, "type": "invoke", "process": 3, "f": "read"},
-           {"index": 2, "time": 11_850_000_000, "type": "invoke", "process": 1, "f": "write"},
-           {"index": 3, "time": 11_902_000_000, "type": "ok", "process": 1, "f": "write"},
-           {"index": 4, "time": 11_950_000_000, "type": "invoke", "process": 4, "f": "write"},
-           {"index": 5, "time": 12_031_000_000, "type": "ok", "process": 3, "f": "read"}]
-    old = ("no linearization explains read of 4 by process 3 (invoked at 11.800 s, ok at "
-           "12.031 s): the value it could have read was 5 (write of 5 by process 1, ok at "
-           "11.902 s)")
-    assert witness_indices({"explanation": old}, ops) == {1, 2}
-    assert witness_indices({"explanation": "x", "prefix_ops": 3}, ops) == {1, 2, 4}
+_WITNESS_OPS = [
+    {"index": 1, "time": 11_800_000_000, "type": "invoke", "process": 3, "f": "read"},
+    {"index": 2, "time": 11_850_000_000, "type": "invoke", "process": 1, "f": "write"},
+    {"index": 3, "time": 11_902_000_000, "type": "ok", "process": 1, "f": "write"},
+    {"index": 4, "time": 11_950_000_000, "type": "invoke", "process": 4, "f": "write"},
+    {"index": 5, "time": 12_031_000_000, "type": "ok", "process": 3, "f": "read"}]
+# The sentence names processes and times; the report must not read ops out of it.
+_SENTENCE = ("no linearization explains read of 4 by process 3 (invoked at 11.800 s, ok at "
+             "12.031 s): the value it could have read was 5 (write of 5 by process 1, ok at "
+             "11.902 s)")
+
+
+def test_witness_is_the_results_witness_field_never_the_explanation():
+    ops = _WITNESS_OPS
+    assert witness_indices({"witness": [1, 4], "explanation": _SENTENCE}, ops) == {1, 4}
     assert witness_indices({"witness": [4, "x", True]}, ops) == {4}
+    # The checker that reports prefix_ops cites the minimal witness itself as its ops.
+    assert witness_indices({"explanation": "x", "prefix_ops": 3}, ops) == {1, 2, 4}
+    # Neither field: nothing is highlighted, whatever the explanation says.
+    assert witness_indices({"explanation": _SENTENCE}, ops) == set()
     assert witness_indices({"explanation": None}, ops) == set()
+
+
+def _anomaly_results(key_result: dict[str, Any]) -> dict[str, Any]:
+    return {"valid": False, "checkers": {"linearizable": {
+        "valid": False, "keys": {"3": {"valid": False, "op_count": 5, "ops": _WITNESS_OPS,
+                                       "explanation": _SENTENCE} | key_result}}}}
+
+
+def _witness_marks(doc: str) -> tuple[list[str], int]:
+    """Indices of the outlined table rows, and the number of outlined timeline bars."""
+    rows = re.findall(r'<tr class="witness"><td class="num">(\d+)</td>', doc)
+    return rows, len(re.findall(r'<rect class="[^"]*\bwitness\b', doc))
+
+
+def test_report_highlights_exactly_the_witness_ops(tmp_path):
+    doc = render_report(_run(tmp_path, _anomaly_results({"witness": [1, 4]}), [])).read_text()
+    rows, bars = _witness_marks(doc)
+    # Invocations 1 and 4 outlined, in the witness table and in the table of all cited ops,
+    # and their bars on the timeline; nothing else.
+    assert sorted(rows) == ["1", "1", "4", "4"] and bars == 2
+    # The witness table: those ops with their completions (1's is index 5), history order.
+    table = doc[doc.index("<b>Minimal witness</b>"):doc.index("All 5 ops the checker cites")]
+    assert re.findall(r'<tr(?: class="witness")?><td class="num">(\d+)</td>', table) == \
+        ["1", "4", "5"]
+
+
+def test_a_result_without_witness_highlights_nothing(tmp_path):
+    doc = render_report(_run(tmp_path, _anomaly_results({}), [])).read_text()
+    assert _witness_marks(doc) == ([], 0)
+    assert "Minimal witness" not in doc
 
 
 def test_gapped_scale_cuts_idle_time():
@@ -147,8 +185,7 @@ def test_report_draws_clock_offsets_and_lost_updates_table(tmp_path):
             Op(type="invoke", f="stop-clock", process="nemesis", time=3 * S),
             Op(type="info", f="stop-clock", process="nemesis", time=3 * S + 10,
                value={"clock_offsets": {"n1": 0.0, "n2": 0.0}})]
-    for i, o in enumerate(ops):
-        o.index = i
+    ops = [o.with_(index=i) for i, o in enumerate(ops)]
     lost = [{"value": 7, "acked_at": 1.2, "note": "<b>gone</b>"}, {"value": 9}]
     results = {"valid": False, "checkers": {"set": {"valid": False, "lost": lost,
                                                     "recovered": [1, 2]}}}

@@ -2,19 +2,13 @@
 from __future__ import annotations
 
 import threading
-from pathlib import Path
 
 from harness import generators as g
-from harness.api import Context
 from harness.faults import coverage, fault_windows
 from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, HistoryWriter, Op, read_jsonl
 from harness.runtime.analysis import StatsChecker
 from harness.runtime.runner import Runner, validate_completion
 from harness.verdicts import compose_checks, merge_valid
-
-
-def ctx_for(tmp_path: Path) -> Context:
-    return Context(spec=None, nodes=["n1", "n2", "n3"], remotes={}, ips={}, run_dir=tmp_path)
 
 
 class Register:
@@ -44,22 +38,22 @@ class RegClient:
         self.closed = True
 
 
-def run(tmp_path, gen, factory, nemesis=None, concurrency=3):
-    h = HistoryWriter(tmp_path / "history.jsonl")
-    r = Runner(ctx_for(tmp_path), None, nemesis, gen, h, concurrency=concurrency, seed=1,
+def run(ctx, gen, factory, nemesis=None, concurrency=3):
+    h = HistoryWriter(ctx.run_dir / "history.jsonl")
+    r = Runner(ctx, None, nemesis, gen, h, concurrency=concurrency, seed=1,
                client_factory=factory, fault_names={"start-x": "stop-x"})
     r.run()
     h.close()
-    return r, read_jsonl(tmp_path / "history.jsonl")
+    return r, read_jsonl(ctx.run_dir / "history.jsonl")
 
 
-def test_every_invocation_has_one_completion_in_order(tmp_path):
+def test_every_invocation_has_one_completion_in_order(fake_ctx):
     reg = Register()
     counter = iter(range(10**6))
     gen = g.clients(g.limit(300, g.mix([g.repeat({"f": "read"}),
                                         g.FnGen(lambda c: {"f": "write",
                                                            "value": next(counter)})])))
-    _, h = run(tmp_path, gen, lambda p, n: RegClient(reg))
+    _, h = run(fake_ctx, gen, lambda p, n: RegClient(reg))
     assert len(h) == 600
     open_ = {}
     for o in h:
@@ -74,7 +68,7 @@ def test_every_invocation_has_one_completion_in_order(tmp_path):
     assert times == sorted(times)
 
 
-def test_client_exception_becomes_info_and_retires_the_process(tmp_path):
+def test_client_exception_becomes_info_and_retires_the_process(fake_ctx):
     reg = Register()
     opened = []
 
@@ -82,7 +76,7 @@ def test_client_exception_becomes_info_and_retires_the_process(tmp_path):
         c = RegClient(reg, fail_every=4)
         opened.append((p, n, c))
         return c
-    _, h = run(tmp_path, g.clients(g.limit(40, g.repeat({"f": "write", "value": 1}))), factory)
+    _, h = run(fake_ctx, g.clients(g.limit(40, g.repeat({"f": "write", "value": 1}))), factory)
     infos = [o for o in h if o.type == INFO]
     assert infos and all("ConnectionError: boom" in o.error for o in infos)
     retired = {o.process for o in infos}
@@ -104,6 +98,31 @@ def test_invalid_completions_are_recorded_as_info_with_every_problem():
     assert validate_completion(inv, "ok").type == INFO
     good = validate_completion(inv, inv.complete(FAIL, error="nope"))
     assert good.type == FAIL and good.process == 2
+    # A completion built from scratch gets the invocation's process and key, as a copy.
+    inv = Op(type="invoke", f="read", process=4, key="k")
+    bare = Op(type=OK, f="read", value=3)
+    done = validate_completion(inv, bare)
+    assert (done.process, done.key, done.value) == (4, "k", 3)
+    assert (bare.process, bare.key) == (-1, None)
+
+
+def test_the_generators_op_is_never_changed(fake_ctx):
+    """One frozen op handed out again and again: the history holds stamped copies."""
+    shared = Op(type="invoke", f="read", key=1)
+    seen = []
+
+    class Client(RegClient):
+        def invoke(self, ctx, op):
+            seen.append(op)
+            return super().invoke(ctx, op)
+    _, h = run(fake_ctx, g.clients(g.limit(20, g.repeat(shared))),
+               lambda p, n: Client(Register()))
+    assert (shared.index, shared.process, shared.time) == (-1, -1, -1)
+    assert [o.index for o in h] == list(range(40))
+    invokes = [o for o in h if o.type == INVOKE]
+    assert sorted(o.index for o in seen) == [o.index for o in invokes], \
+        "the client is handed the invocation as recorded, index included"
+    assert {o.process for o in invokes} <= {0, 1, 2}
 
 
 class FlakyNemesis:
@@ -121,7 +140,7 @@ class FlakyNemesis:
         pass
 
 
-def test_nemesis_worker_runs_beside_clients_and_windows_are_derived(tmp_path):
+def test_nemesis_worker_runs_beside_clients_and_windows_are_derived(fake_ctx):
     reg = Register()
     nem = FlakyNemesis()
     seq = iter(["start-x", "stop-x", "start-x"])
@@ -129,7 +148,7 @@ def test_nemesis_worker_runs_beside_clients_and_windows_are_derived(tmp_path):
         g.clients(g.delay(0.01, g.repeat({"f": "read"}))),
         g.nemesis(g.limit(3, g.delay(0.15, g.FnGen(lambda c: {"f": next(seq)})))),
     ))
-    _, h = run(tmp_path, gen, lambda p, n: RegClient(reg), nemesis=nem)
+    _, h = run(fake_ctx, gen, lambda p, n: RegClient(reg), nemesis=nem)
     assert nem.calls == ["start-x", "stop-x", "start-x"]
     assert all(o.process == NEMESIS for o in h if o.f.endswith("-x"))
     w = fault_windows(h, {"start-x": "stop-x"})
@@ -139,23 +158,23 @@ def test_nemesis_worker_runs_beside_clients_and_windows_are_derived(tmp_path):
     assert cov["x"]["applied"] == 2 and cov["x"]["active_seconds"] > 0
 
 
-def test_stop_event_ends_a_run_early(tmp_path):
+def test_stop_event_ends_a_run_early(fake_ctx):
     reg = Register()
-    h = HistoryWriter(tmp_path / "history.jsonl")
-    r = Runner(ctx_for(tmp_path), None, None,
+    h = HistoryWriter(fake_ctx.run_dir / "history.jsonl")
+    r = Runner(fake_ctx, None, None,
                g.clients(g.delay(0.01, g.repeat({"f": "read"}))), h, concurrency=2, seed=1,
                client_factory=lambda p, n: RegClient(reg))
     r.start()
     threading.Timer(0.3, r.stop.set).start()
     assert r.join(timeout=5)
     h.close()
-    assert 5 < len(read_jsonl(tmp_path / "history.jsonl")) < 200
+    assert 5 < len(read_jsonl(fake_ctx.run_dir / "history.jsonl")) < 200
 
 
-def test_a_crashing_generator_stops_the_run_and_is_reported(tmp_path):
+def test_a_crashing_generator_stops_the_run_and_is_reported(fake_ctx):
     def boom(ctx):
         raise RuntimeError("generator bug")
-    r, h = run(tmp_path, g.clients(g.FnGen(boom)), lambda p, n: RegClient(Register()))
+    r, h = run(fake_ctx, g.clients(g.FnGen(boom)), lambda p, n: RegClient(Register()))
     assert r.errors and "generator bug" in r.errors[0]
 
 

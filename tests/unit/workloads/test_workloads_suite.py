@@ -1,34 +1,49 @@
-"""The counter, set, lost-update, bank and unique-ids workloads: generators on the virtual
-clock (harness.generators.simulate), clients against an in-memory store, and their checkers
-on what a correct store and a broken one produce."""
+"""The register, counter, set, lost-update, bank and unique-ids workloads: generators on the
+virtual clock (harness.generators.simulate), clients against an in-memory store reached
+through ``ctx.db`` (HasKV), and their checkers on what a correct store and a broken one
+produce."""
 from __future__ import annotations
 
 import random
-from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from dbs.kvstore.client import KVError, KVIndefinite
 from harness import generators as g
-from harness.api import Checker, Client, Context, Workload
+from harness.api import (
+    KV,
+    Checker,
+    Client,
+    Context,
+    HasKV,
+    KVAdd,
+    KVAppend,
+    KVIncr,
+    StoreError,
+    Workload,
+)
+from harness.errors import ConfigError
 from harness.history import FAIL, INFO, INVOKE, OK, Op
-from workloads import bank, counter, lost_update, unique_ids
+from harness.testing import fake_context
+from harness.verdicts import compose_checks
+from workloads import bank, counter, lost_update, register, unique_ids
 from workloads import set as set_workload
 
 
+class FakeError(StoreError):
+    def __init__(self, code: str, definite: bool, msg: str = ""):
+        super().__init__(f"{code}: {msg}")
+        self.code, self.definite = code, definite
+
+
 class FakeKV:
-    """The store's semantics in memory (dbs.kvstore.client.KVClient's methods). ``lose`` drops
-    every n-th mutation after acknowledging it; ``fail_next`` raises on the next call."""
+    """A store's semantics in memory (KV with incr, append and add). ``lose`` drops every
+    n-th mutation after acknowledging it; ``fail_next`` raises on the next call."""
 
     data: dict[str, Any] = {}
     lose = 0
-    fail_next: KVError | None = None
+    fail_next: StoreError | None = None
     calls = 0
-
-    def __init__(self, host: str, port: int = 7000, timeout: float = 1.0):
-        pass
 
     @classmethod
     def reset(cls, lose: int = 0) -> None:
@@ -79,28 +94,68 @@ class FakeKV:
         pass
 
 
-import workloads.kv as kv_base  # noqa: E402
+class PlainKV:
+    """Only the KV protocol: read, write, cas."""
 
-MODULES = {"counter": counter, "set": set_workload, "lost-update": lost_update,
-           "bank": bank, "unique-ids": unique_ids}
+    def read(self, key: Any) -> Any:
+        return None
+
+    def write(self, key: Any, value: Any) -> None:
+        pass
+
+    def cas(self, key: Any, expected: Any, new: Any) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+class FakeDB:
+    """A db that speaks key-value (HasKV): every client is ``client()``."""
+
+    name = "fake"
+
+    def __init__(self, client: type = FakeKV):
+        self.client_type = client
+        self.asked: list[str] = []
+
+    def setup(self, ctx: Context, node: str) -> None:
+        pass
+
+    def teardown(self, ctx: Context, node: str) -> None:
+        pass
+
+    def kv(self, ctx: Context, node: str) -> KV:
+        self.asked.append(node)
+        return self.client_type()
+
+
+class SilentDB:
+    """A db with no key-value client (no ``kv``)."""
+
+    name = "fake"
+
+    def setup(self, ctx: Context, node: str) -> None:
+        pass
+
+    def teardown(self, ctx: Context, node: str) -> None:
+        pass
+
+
 CLASSES = {"counter": counter.CounterWorkload, "set": set_workload.SetWorkload,
            "lost-update": lost_update.LostUpdateWorkload, "bank": bank.BankWorkload,
            "unique-ids": unique_ids.UniqueIdsWorkload}
+PLUGINS = {**CLASSES, "register": register.RegisterWorkload}
 
 
 @pytest.fixture(autouse=True)
-def fake_store(monkeypatch):
+def fake_store():
     FakeKV.reset()
-    # Clients built on workloads.kv.KVOpClient get their KVClient from workloads.kv.
-    for mod in [*MODULES.values(), kv_base]:
-        if hasattr(mod, "KVClient"):
-            monkeypatch.setattr(mod, "KVClient", FakeKV)
     yield FakeKV
 
 
-def ctx(**options: Any) -> Context:
-    return Context(spec=SimpleNamespace(options=options), nodes=["n1"], remotes={},
-                   ips={"n1": "10.0.0.2"}, run_dir=Path("."))
+def ctx(db: Any = None, **options: Any) -> Context:
+    return fake_context(("n1",), options=options, db=db or FakeDB(), log=lambda s: None)
 
 
 def run(name: str, n: int = 200, seed: int = 1, **options: Any) -> list[Op]:
@@ -122,21 +177,63 @@ def run(name: str, n: int = 200, seed: int = 1, **options: Any) -> list[Op]:
             if op is None:
                 break
             assert isinstance(op, Op)
-            op.process, op.type = 0, INVOKE
+            op = op.with_(process=0, type=INVOKE)
             history.append(op)
             history.append(client.invoke(c, op))
-    for i, op in enumerate(history):
-        op.index, op.time = i, i * 10**9
     client.close(c)
-    return history
+    return [op.with_(index=i, time=i * 10**9) for i, op in enumerate(history)]
 
 
-@pytest.mark.parametrize("name", sorted(CLASSES))
+def check(name: str, history: list[Op]) -> dict[str, Any]:
+    return compose_checks(CLASSES[name]().checkers(ctx()), {}, history)
+
+
+@pytest.mark.parametrize("name", sorted(PLUGINS))
 def test_workloads_are_plugins(name):
-    w = CLASSES[name]()
+    w = PLUGINS[name]()
     assert isinstance(w, Workload) and w.name == name
-    assert isinstance(w.client(ctx(), 0, "n1"), Client)
-    assert isinstance(w.checker(ctx()), Checker)
+    db = FakeDB()
+    assert isinstance(w.client(ctx(db), 0, "n1"), Client)
+    assert db.asked == ["n1"], "the client comes from ctx.db"
+    named = w.checkers(ctx())
+    assert named and all(isinstance(c, Checker) for c in named.values())
+    assert "stats" not in named  # the runtime adds it
+
+
+def test_checkers_are_named_flat():
+    assert set(PLUGINS["register"]().checkers(ctx())) == {"linearizable"}
+    assert set(PLUGINS["set"]().checkers(ctx())) == {"set-full", "set", "exceptions"}
+    assert set(PLUGINS["counter"]().checkers(ctx())) == {"counter", "exceptions"}
+    assert set(PLUGINS["bank"]().checkers(ctx())) == {"bank", "exceptions"}
+    assert set(PLUGINS["lost-update"]().checkers(ctx())) == {"lost-update", "exceptions"}
+    assert set(PLUGINS["unique-ids"]().checkers(ctx())) == {"unique-ids", "exceptions"}
+
+
+@pytest.mark.parametrize("name", sorted(PLUGINS))
+def test_a_db_that_speaks_no_key_value_is_one_clear_error(name):
+    assert not isinstance(SilentDB(), HasKV)
+    with pytest.raises(ConfigError, match=f"workload {name} needs a db that speaks "
+                                          r"key-value \(HasKV\); db fake does not"):
+        PLUGINS[name]().client(ctx(SilentDB()), 0, "n1")
+
+
+@pytest.mark.parametrize("name, proto", [("counter", KVIncr), ("unique-ids", KVIncr),
+                                         ("set", KVAdd), ("lost-update", KVAppend)])
+def test_a_client_without_the_capability_is_one_clear_error(name, proto):
+    assert not isinstance(PlainKV(), proto) and isinstance(FakeKV(), proto)
+    with pytest.raises(ConfigError, match=f"{name} needs a key-value client with "
+                                          f"{proto.__name__}"):
+        PLUGINS[name]().client(ctx(FakeDB(PlainKV)), 0, "n1")
+    PLUGINS["register"]().client(ctx(FakeDB(PlainKV)), 0, "n1")  # needs only KV
+
+
+def test_options_are_typed_and_a_bad_one_is_one_line():
+    w = counter.CounterWorkload()
+    assert w.generator(ctx(keys="3", read_ratio="0.5")).keys == 3
+    assert counter.CounterWorkload(keys=2).generator(ctx(keys=9)).keys == 2  # given wins
+    with pytest.raises(ConfigError, match="option keys='many' is not an int"):
+        w.generator(ctx(keys="many"))
+    assert set_workload.SetWorkload().checkers(ctx(linearizable="yes"))["set-full"].linearizable
 
 
 @pytest.mark.parametrize("name", sorted(CLASSES))
@@ -151,7 +248,7 @@ def test_generators_on_the_virtual_clock(name):
 
 @pytest.mark.parametrize("name", sorted(CLASSES))
 def test_a_correct_store_passes(name):
-    res = CLASSES[name]().checker(ctx()).check({}, run(name))
+    res = check(name, run(name))
     assert res["valid"] is True, res
 
 
@@ -160,7 +257,7 @@ def test_a_correct_store_passes(name):
                                           ("unique-ids", "unique-ids")])
 def test_a_store_that_loses_writes_fails(name, broken):
     FakeKV.reset(lose=7)
-    res = CLASSES[name]().checker(ctx()).check({}, run(name))
+    res = check(name, run(name))
     assert res["valid"] is False
     assert res["checkers"][broken]["valid"] is False
 
@@ -194,26 +291,23 @@ def test_bank_transfers_keep_the_total_and_refuse_overdrafts():
 def test_clients_map_errors_to_fail_and_info():
     c = ctx()
     client = counter.CounterWorkload().client(c, 0, "n1")
-    FakeKV.fail_next = KVIndefinite("timeout", "no answer")
+    FakeKV.fail_next = FakeError("timeout", False, "no answer")
     done = client.invoke(c, Op(type=INVOKE, f="add", key=0, value=1))
     assert done.type == INFO and done.error.startswith("timeout")
-    FakeKV.fail_next = KVIndefinite("timeout", "no answer")
+    FakeKV.fail_next = FakeError("timeout", False, "no answer")
     assert client.invoke(c, Op(type=INVOKE, f="read", key=0)).type == FAIL
-    FakeKV.fail_next = KVError("type-error", True, "not a number")
+    FakeKV.fail_next = FakeError("type-error", True, "not a number")
     assert client.invoke(c, Op(type=INVOKE, f="add", key=0, value=1)).type == FAIL
     assert client.invoke(c, Op(type=INVOKE, f="frob", key=0)).type == FAIL
 
 
-def test_bank_cas_conflict_is_a_definite_failure():
+def test_bank_cas_conflict_is_a_definite_failure(monkeypatch):
     c = ctx()
     client = bank.BankWorkload().client(c, 0, "n1")
     t = {"from": 0, "to": 1, "amount": 1}
-    real_cas = FakeKV.cas
-    FakeKV.cas = lambda self, key, expected, new: False  # type: ignore[method-assign]
-    try:
+    with monkeypatch.context() as m:
+        m.setattr(FakeKV, "cas", lambda self, key, expected, new: False)
         done = client.invoke(c, Op(type=INVOKE, f="transfer", value=t))
-    finally:
-        FakeKV.cas = real_cas  # type: ignore[method-assign]
     assert done.type == FAIL and done.error == "cas-mismatch"
     FakeKV.fail_next = None
     assert client.invoke(c, Op(type=INVOKE, f="read")).value == {str(a): 10 for a in range(5)}
@@ -222,6 +316,6 @@ def test_bank_cas_conflict_is_a_definite_failure():
 def test_unique_ids_indeterminate_is_info():
     c = ctx()
     client = unique_ids.UniqueIdsWorkload().client(c, 0, "n1")
-    FakeKV.fail_next = KVIndefinite("connection-lost", "reset")
+    FakeKV.fail_next = FakeError("connection-lost", False, "reset")
     assert client.invoke(c, Op(type=INVOKE, f="generate")).type == INFO
     assert client.invoke(c, Op(type=INVOKE, f="generate")).value == 1

@@ -1,18 +1,15 @@
 """Mode lww on loopback: a node whose clock is 5 s slow loses acknowledged writes."""
 from __future__ import annotations
 
-import sys
 import time
-from pathlib import Path
 
 import pytest
-
-from dbs.kvstore.client import KVClient, KVError
-
-KVDIR = Path(__file__).resolve().parents[3] / "docker" / "kvstore"
-sys.path.insert(0, str(KVDIR))
-
 from kv_local import LocalCluster
+
+from dbs.kvstore.client import KVError
+from tests.loopback.cluster import kv as connect
+
+pytestmark = pytest.mark.loopback
 
 
 class SkewedCluster(LocalCluster):
@@ -27,19 +24,17 @@ class SkewedCluster(LocalCluster):
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    c = SkewedCluster(["n1", "n2", "n3"], "lww", tmp_path, offsets={"n2": -5},
-                      extra_args=["--sync-ms", "200", "--test-hooks"])
-    c.start_all()
-    yield c
-    c.stop_all()
+def cluster(start_cluster):
+    return start_cluster("lww", ["n1", "n2", "n3"], ["--sync-ms", "200", "--test-hooks"],
+                         cls=SkewedCluster, offsets={"n2": -5})
 
 
 def kv(c, node):
-    return KVClient(*c.addr(node), timeout=2.0)
+    return connect(c, node, timeout=2.0)
 
 
-def eventually(fn, want, timeout=5.0):
+def converges(fn, want, timeout=5.0):
+    """Wait until ``fn()`` returns ``want``."""
     deadline = time.monotonic() + timeout
     while (got := fn()) != want:
         assert time.monotonic() < deadline, f"still {got!r}, wanted {want!r}"
@@ -59,7 +54,7 @@ def test_every_node_takes_every_op_and_they_converge(cluster):
         assert e.value.code == "type-error" and e.value.definite
         for n in cluster.nodes:
             with kv(cluster, n) as k:
-                eventually(lambda k=k: [k.read(3), k.read("c"), k.read("l"), k.read("s")],
+                converges(lambda k=k: [k.read(3), k.read("c"), k.read("l"), k.read("s")],
                            [8, 1, [1], ["x"]])
         assert a.status()["role"] == "primary"  # every node takes writes
 
@@ -67,7 +62,7 @@ def test_every_node_takes_every_op_and_they_converge(cluster):
 def test_slow_clock_loses_an_acknowledged_write_everywhere(cluster):
     with kv(cluster, "n1") as fast, kv(cluster, "n2") as slow:
         fast.write("x", "first")
-        eventually(lambda: slow.read("x"), "first")  # replicated to n2
+        converges(lambda: slow.read("x"), "first")  # replicated to n2
         slow.write("x", "second")  # acknowledged: ok
         assert slow.read("x") == "first"  # ... but stamped 5 s in the past: it lost
         time.sleep(0.5)  # anti-entropy rounds: nobody ever shows "second"
@@ -81,7 +76,7 @@ def test_slow_clock_loses_an_acknowledged_write_everywhere(cluster):
 def test_slow_clock_loses_increments(cluster):
     with kv(cluster, "n1") as fast, kv(cluster, "n2") as slow:
         assert fast.incr("c") == 1
-        eventually(lambda: slow.read("c"), 1)
+        converges(lambda: slow.read("c"), 1)
         assert slow.incr("c") == 2  # acknowledged with its new value...
         time.sleep(0.5)
         assert fast.read("c") == 1 and slow.read("c") == 1  # ... then gone
@@ -99,4 +94,4 @@ def test_values_converge_after_a_partition_heals(cluster):
         for node in cluster.nodes:
             with kv(cluster, node) as k:
                 k.request({"op": "isolate", "peers": []})
-        eventually(lambda: a.read("p"), "from-n3")
+        converges(lambda: a.read("p"), "from-n3")

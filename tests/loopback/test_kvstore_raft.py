@@ -1,19 +1,16 @@
 """Mode raft on loopback: five server processes, the real client, crashes and pauses."""
 from __future__ import annotations
 
-import sys
+import socket
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from dbs.kvstore.client import KVClient, KVError
+from dbs.kvstore.client import KVError
+from tests.loopback.cluster import kv, retry, status, wait_leader
 
-KVDIR = Path(__file__).resolve().parents[3] / "docker" / "kvstore"
-sys.path.insert(0, str(KVDIR))
-
-from kv_local import LocalCluster
+pytestmark = pytest.mark.loopback
 
 NODES = ["n1", "n2", "n3", "n4", "n5"]
 FAST = ["--election-min-ms", "150", "--election-max-ms", "300", "--heartbeat-ms", "30",
@@ -21,49 +18,8 @@ FAST = ["--election-min-ms", "150", "--election-max-ms", "300", "--heartbeat-ms"
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    c = LocalCluster(NODES, "raft", tmp_path, extra_args=FAST)
-    c.start_all()
-    yield c
-    c.stop_all()
-
-
-def status(c, node):
-    try:
-        with KVClient(*c.addr(node), timeout=0.5) as kv:
-            return kv.status()
-    except KVError:
-        return None
-
-
-def wait_leader(c, among=None, timeout=10.0, not_=None):
-    """The node all reachable members of ``among`` agree leads (and is not ``not_``)."""
-    among = among or c.nodes
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        sts = {n: status(c, n) for n in among}
-        leaders = {st["leader"] for st in sts.values() if st}
-        if len(leaders) == 1:
-            ldr = leaders.pop()
-            if ldr in among and ldr != not_ and (sts[ldr] or {}).get("role") == "leader":
-                return ldr
-        time.sleep(0.05)
-    raise AssertionError(f"no agreed leader among {among}: {sts}")
-
-
-def retry(fn, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            return fn()
-        except KVError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
-def kv(c, node, timeout=3.0):
-    return KVClient(*c.addr(node), timeout=timeout)
+def cluster(start_cluster):
+    return start_cluster("raft", NODES, FAST)
 
 
 def test_every_op_through_every_node(cluster):
@@ -194,21 +150,16 @@ def test_paused_leader_is_replaced_and_steps_down_on_resume(cluster):
     assert new != old
 
 
-def test_follower_without_leader_refuses_definitely(tmp_path):
-    c = LocalCluster(["n1", "n2", "n3"], "raft", tmp_path, extra_args=FAST)
+def test_follower_without_leader_refuses_definitely(start_cluster):
+    c = start_cluster("raft", ["n1", "n2", "n3"], FAST, start=False)
     c.start("n1")  # alone: it can never win an election
-    try:
-        with kv(c, "n1") as k, pytest.raises(KVError) as e:
-            k.write(1, 1)
-        assert e.value.code == "not-leader" and e.value.definite is True
-        assert "rejected op=write reason=not-leader" in c.log_path("n1").read_text()
-    finally:
-        c.stop_all()
+    with kv(c, "n1") as k, pytest.raises(KVError) as e:
+        k.write(1, 1)
+    assert e.value.code == "not-leader" and e.value.definite is True
+    assert "rejected op=write reason=not-leader" in c.log_path("n1").read_text()
 
 
 def test_garbage_peer_message_is_logged_and_harmless(cluster):
-    import socket
-
     ldr = wait_leader(cluster)
     victim = next(n for n in NODES if n != ldr)
     with socket.create_connection(cluster.addr(victim), 2) as s:

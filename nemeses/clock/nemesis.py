@@ -11,12 +11,12 @@ clocks, and so sleeps and timeouts, stay real). Faults rewrite that file atomica
 then rename). It holds an offset and a rate, ``+12.500000 x1``: libfaketime reports
 ``start + offset + (now - start) * rate``, where ``start`` is when the process began, so a
 rate change is written with the offset that keeps the db's clock continuous (computed on the
-node from the db process's start time). The rate is always written: libfaketime keeps the last
-rate it saw when a later line has none.
+node from the db process's start time, by node/set_rc.py). The rate is always written:
+libfaketime keeps the last rate it saw when a later line has none.
 
-prepare also runs a self-test on every node: python3 under exactly that environment, with a
-scratch rc file at +3600.25 s, sleeps, waits on a threading.Event and must then read the
-host's time + 3600.25 s. Anything else is one NemesisError line.
+prepare also runs a self-test on every node (node/selftest.py): python3 under exactly that
+environment, with a scratch rc file at +3600.25 s, sleeps, waits on a threading.Event and
+must then read the host's time + 3600.25 s. Anything else is one NemesisError line.
 
 Ops (``start-clock``; the mode comes from option ``clock`` or the op's value):
 
@@ -47,17 +47,8 @@ from harness import generators as g
 from harness.api import Context, Package
 from harness.errors import ConfigError, NemesisError, SplitbrainError
 from harness.history import Op
-from nemeses.common import (
-    Cycle,
-    Guard,
-    as_list,
-    describe_nodes,
-    on_nodes,
-    option,
-    options,
-    sort_nodes,
-    timed,
-)
+from harness.options import option
+from nemeses.common import Cycle, Dispatcher, describe_nodes, node_script, on_nodes, sort_nodes
 from nemeses.targets import Choice, select, targets_option
 
 MODES = ("bump", "strobe", "drift")
@@ -86,54 +77,6 @@ def rc_line(offset: float, rate: float = 1.0) -> str:
 def faketime_env(lib: str, rc: str) -> dict[str, str]:
     return {"LD_PRELOAD": lib, "FAKETIME_DONT_FAKE_MONOTONIC": "1",
             "FAKETIME_TIMESTAMP_FILE": rc, "FAKETIME_NO_CACHE": "1"}
-
-
-# Runs on the node (plain python3, not under libfaketime). argv: rc, offset E (s), rate r.
-# Writes the rc line that makes the db process (found by its FAKETIME_TIMESTAMP_FILE) read
-# an offset of E from now on, at rate r: libfaketime computes start + off + (t - start) * r,
-# so off = E - (now - start) * (r - 1). Atomic: temp file, then rename.
-_SET = r"""
-import json, os, sys, time
-rc, want, rate = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
-key = ("FAKETIME_TIMESTAMP_FILE=" + rc).encode()
-hz = os.sysconf("SC_CLK_TCK")
-start = pid = None
-for p in os.listdir("/proc"):
-    if not p.isdigit():
-        continue
-    try:
-        with open("/proc/%s/environ" % p, "rb") as f:
-            if key not in f.read().split(b"\0"):
-                continue
-        with open("/proc/%s/stat" % p) as f:
-            ticks = int(f.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        continue
-    since_boot = ticks / hz
-    if start is None or since_boot < start:
-        start, pid = since_boot, int(p)
-now = time.time()
-if start is not None:
-    start = now - (time.clock_gettime(time.CLOCK_BOOTTIME) - start)
-off = want if start is None or rate == 1 else want - (now - start) * (rate - 1)
-line = "%+.6f x%s" % (off, ("%g" % rate))
-os.makedirs(os.path.dirname(rc), exist_ok=True)
-tmp = rc + ".tmp"
-with open(tmp, "w") as f:
-    f.write(line + "\n")
-os.replace(tmp, rc)
-with open(rc) as f:
-    back = f.read().strip()
-print(json.dumps({"line": line, "back": back, "pid": pid, "now": now}))
-"""
-
-_SELFTEST = """
-import threading, time
-t0 = time.monotonic()
-time.sleep(0.05)
-threading.Event().wait(0.05)
-print("%.6f %.6f" % (time.time(), time.monotonic() - t0))
-"""
 
 
 def _strobe_script(rc: str, a: float, b: float, period_s: float, seconds: float) -> str:
@@ -182,8 +125,8 @@ class ClockNemesis:
     def __init__(self, seed: int = 0, *, interval: float = 5.0, cycle: Cycle | None = None,
                  lenient: bool = False):
         self.rng = random.Random(seed)
-        self.interval, self.cycle, self.lenient = interval, cycle, lenient
-        self.guard = Guard()
+        self.interval, self.lenient = interval, lenient
+        self.faults = Dispatcher("clock", self._start, self._reset, cycle=cycle)
         self.clocks: dict[str, NodeClock] = {}
         self.pids: dict[str, int | None] = {}     # the db process per node, at the last reset
         self.libs: dict[str, str] = {}
@@ -193,14 +136,13 @@ class ClockNemesis:
         self.rates: list[float] = list(DEFAULT_RATES)
         self.strobe_period_ms = 100.0
         self.strobe_s: float | None = None
-        self.disabled: str | None = None
         self.prepared = False
 
     # -- config ---------------------------------------------------------------------------
     def configure(self, ctx: Context) -> None:
-        opts = options(ctx)
-        modes = [str(m) for m in as_list(opts.get("clock_modes", opts.get("clock")))]
-        modes = modes or list(MODES)
+        opts = ctx.options
+        asked: list[Any] = option(opts, "clock_modes" if "clock_modes" in opts else "clock", [])
+        modes = [str(m) for m in asked] or list(MODES)
         bad = [m for m in modes if m not in MODES]
         if bad:
             raise ConfigError(f"option clock: unknown mode(s) {bad}; modes: {', '.join(MODES)}")
@@ -209,10 +151,13 @@ class ClockNemesis:
         self.max_ms = _positive(ctx, "max_ms", 120_000.0)
         self.strobe_period_ms = _positive(ctx, "strobe_period_ms", 100.0)
         self.strobe_s = _positive(ctx, "strobe_s", self.interval)
-        rates = [float(r) for r in as_list(option(ctx, "clock", "rates", None))] \
-            or list(DEFAULT_RATES)
+        given: list[Any] = option(opts, "rates", [], prefix="clock")
+        try:
+            rates = [float(r) for r in given] or list(DEFAULT_RATES)
+        except (TypeError, ValueError):
+            rates = [0.0]  # reported below, as one line
         if any(not r > 0 or r == 1 for r in rates):
-            raise ConfigError(f"option clock_rates: {rates}; give rates > 0 other than 1, "
+            raise ConfigError(f"option clock_rates: {given}; give rates > 0 other than 1, "
                               "e.g. [0.5, 2]")
         self.rates = rates
 
@@ -226,10 +171,7 @@ class ClockNemesis:
         except SplitbrainError as e:
             if not self.lenient:
                 raise
-            if self.cycle is not None:
-                self.cycle.disable()
-            self.disabled = str(e)
-            ctx.log(f"nemesis clock left out: {e}")
+            self.faults.disable(ctx, str(e))
             return
         env = ctx.extra.setdefault("db_env", {})
         for n in nodes:
@@ -259,7 +201,7 @@ class ClockNemesis:
         scratch = f"{RC_DIR}/selftest-{node}.rc"
         env = " ".join(f"{k}={shlex.quote(v)}" for k, v in faketime_env(lib, scratch).items())
         cmd = (f"printf '%s\\n' {shlex.quote(rc_line(SELFTEST_OFFSET))} > {scratch} && "
-               f"date +%s.%N && env {env} python3 -c {shlex.quote(_SELFTEST)}; rc=$?; "
+               f"date +%s.%N && env {env} python3 -c {shlex.quote(_selftest_script())}; rc=$?; "
                f"date +%s.%N; rm -f {scratch}; exit $rc")
         fail = f"clock self-test failed on {node}: python3 under libfaketime ({lib})"
         try:
@@ -281,8 +223,8 @@ class ClockNemesis:
             raise NemesisError(f"{fail}: sleep + Event.wait of 0.1 s took {slept:.3f} s")
 
     def setup(self, ctx: Context) -> None:
-        self.guard.open()
-        if self.disabled:
+        self.faults.open()
+        if self.faults.disabled:
             return
         if not self.prepared:
             self.prepare(ctx)
@@ -295,32 +237,16 @@ class ClockNemesis:
                    "faults would not reach it")
             if not self.lenient:
                 raise ConfigError(msg)
-            if self.cycle is not None:
-                self.cycle.disable()
-            self.disabled = msg
-            ctx.log(f"nemesis clock left out: {msg}")
+            self.faults.disable(ctx, msg)
 
     def teardown(self, ctx: Context) -> None:
-        with self.guard.lock:
-            self.guard.closed = True
-            if self.disabled:
-                return
-            self._reset(ctx)
+        self.faults.teardown(ctx)
 
     # -- ops ------------------------------------------------------------------------------
     def invoke(self, ctx: Context, op: Op) -> Op:
-        with self.guard.lock:
-            if op.f == "start-clock":
-                self.guard.check_start("clock")
-                return timed(op, lambda: self._start(ctx, op.value))
-            if op.f == "stop-clock":
-                return timed(op, lambda: self._reset(ctx))
-        raise NemesisError(f"clock nemesis cannot do {op.f!r}; it knows start-clock and "
-                           "stop-clock")
+        return self.faults.invoke(ctx, op)
 
     def _start(self, ctx: Context, value: Any) -> dict[str, Any]:
-        if self.disabled:
-            raise NemesisError(f"clock is not available: {self.disabled}")
         if self.choices is None:
             self.configure(ctx)
         spec = value if isinstance(value, dict) else {}
@@ -386,7 +312,8 @@ class ClockNemesis:
         """Write the rc file (one docker exec, with optional shell to run before and after
         it: the strobe loop's kill and start ride along). Returns the pid of the process
         that reads this rc file (the db), if one runs."""
-        cmd = shlex.join(["python3", "-c", _SET, rc_path(node), repr(offset), repr(rate)])
+        cmd = shlex.join(["python3", "-c", _set_rc_script(), rc_path(node), repr(offset),
+                          repr(rate)])
         if before:
             cmd = f"{before}\n{cmd}"
         if after:
@@ -435,26 +362,27 @@ class ClockNemesis:
 
 
 def _positive(ctx: Context, key: str, default: float) -> float:
-    raw = option(ctx, "clock", key, None)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        value = -1.0
+    """Option ``clock_<key>`` (or ``<key>``) as a number > 0; ConfigError, one line, if not."""
+    value = option(ctx.options, key, float(default), prefix="clock")
     if not value > 0:
-        raise ConfigError(f"option clock_{key}={raw!r}: give a number > 0")
+        raise ConfigError(f"option clock_{key}={value!r}: give a number > 0")
     return value
 
 
-def package(ctx: Context | None = None, *, interval: float = 5.0, seed: int = 0,
-            lenient: bool = False) -> Package:
+def _set_rc_script() -> str:
+    return node_script("nemeses.clock", "set_rc.py")
+
+
+def _selftest_script() -> str:
+    return node_script("nemeses.clock", "selftest.py")
+
+
+def clock_package(*, interval: float = 5.0, seed: int = 0, lenient: bool = False) -> Package:
+    """Entry point ``clock``; ``lenient`` (the ``all`` package): a node or db that cannot take
+    clock faults leaves them out instead of failing the test."""
     gen = Cycle(interval, "start-clock", "stop-clock")
     return Package(name="clock",
                    nemesis=ClockNemesis(seed=seed, interval=interval, cycle=gen,
                                         lenient=lenient),
                    generator=gen, final_generator=g.once({"f": "stop-clock"}),
                    color="#b6d7f4", faults={"start-clock": "stop-clock"})
-
-
-ClockPackage = package

@@ -1,6 +1,6 @@
 """Network partitions with iptables, inside the nodes.
 
-A *grudge* maps each node to the nodes it refuses traffic from (shapes: grudges.py):
+A *grudge* maps each node to the nodes it refuses traffic from (shapes: nemeses/grudges.py):
 
     {"n1": ["n4", "n5"], "n2": ["n4", "n5"], "n3": ["n4", "n5"],
      "n4": ["n1", "n2", "n3"], "n5": ["n1", "n2", "n3"]}
@@ -10,10 +10,12 @@ INPUT, so healing flushes only our rules. Only traffic from other nodes' data-ne
 addresses is dropped; the harness reaches nodes through docker exec (not the network) and its
 clients come from the bridge gateway, so control traffic is never cut. After applying, the
 rules are listed back, and a probe checks that traffic really stops: a grudged node tries a
-TCP connection to its peer's db port with a 1 s timeout, which must time out (a refusal would
-mean the packets still arrive).
+TCP connection to its peer's db port (option ``port``, default 7000) with a 1 s timeout,
+which must time out (a refusal would mean the packets still arrive): node/probe.py, run with
+the node's python3.
 
-Options: ``partition`` = a shape, a list of shapes (rotated through in order), or "rotate"
+Options: ``partition`` = a shape, a list of shapes (rotated through in order; a string
+"a,b" is the list [a, b]), or "rotate"
 (every shape this test can draw); default random-halves. ``grudge`` = an explicit grudge (JSON
 map or list of components; implies shape "grudge" unless ``partition`` says otherwise).
 
@@ -31,34 +33,17 @@ from harness import generators as g
 from harness.api import Context, HasPrimaries, Package
 from harness.errors import ConfigError, NemesisError
 from harness.history import Op
+from harness.options import option
 from nemeses import grudges
-from nemeses.common import Cycle, Guard, as_list, on_nodes, option, options, timed
+from nemeses.common import Cycle, Dispatcher, node_script, on_nodes
 from nemeses.grudges import Grudge, complete_grudge, describe, halves, random_halves
 
-__all__ = ["CHAIN", "Grudge", "PartitionNemesis", "PartitionPackage", "apply_grudge",
-           "complete_grudge", "cycle", "describe", "halves", "heal", "package",
-           "random_halves", "probe_blocked"]
+__all__ = ["CHAIN", "Grudge", "PartitionNemesis", "apply_grudge", "complete_grudge", "cycle",
+           "describe", "halves", "heal", "partition_package", "random_halves",
+           "probe_blocked"]
 
 CHAIN = "SPLITBRAIN"
 DEFAULT_PORT = 7000
-
-# Runs on the sending node: exit 0 when the connection times out or the network is
-# unreachable (traffic is stopped), 3 when it connects and 4 when refused (packets arrive).
-_PROBE = """
-import socket, sys
-s = socket.socket()
-s.settimeout(float(sys.argv[3]))
-try:
-    s.connect((sys.argv[1], int(sys.argv[2])))
-except TimeoutError:
-    sys.exit(0)
-except ConnectionRefusedError:
-    sys.exit(4)
-except OSError as e:
-    print(e)
-    sys.exit(0)
-sys.exit(3)
-"""
 
 
 # --- iptables ------------------------------------------------------------------------------
@@ -69,8 +54,10 @@ def _ensure_chain_cmd() -> str:
 
 
 def probe_blocked(ctx: Context, src: str, dst: str, port: int, timeout: float = 1.0) -> None:
-    """Raise NemesisError unless a TCP connection from ``src`` to ``dst``:``port`` times out."""
-    cmd = shlex.join(["python3", "-c", _PROBE, ctx.ips[dst], str(port), f"{timeout:g}"])
+    """Raise NemesisError unless a TCP connection from ``src`` to ``dst``:``port`` times out
+    (node/probe.py, run on ``src``)."""
+    cmd = shlex.join(["python3", "-c", node_script("nemeses.partition", "probe.py"), ctx.ips[dst],
+                      str(port), f"{timeout:g}"])
     res = ctx.remotes[src].run(cmd, timeout=timeout + 10, check=False)
     if res.exit_code == 0:
         return
@@ -116,7 +103,7 @@ def heal(ctx: Context, nodes: list[str] | None = None) -> None:
 
 
 def db_port(ctx: Context) -> int:
-    return int(options(ctx).get("port", DEFAULT_PORT))
+    return option(ctx.options, "port", DEFAULT_PORT)
 
 
 # --- nemesis + package ---------------------------------------------------------------------
@@ -128,7 +115,7 @@ class PartitionNemesis:
     def __init__(self, seed: int = 0, shapes: list[str] | None = None):
         self.rng = random.Random(seed)
         self.active: Grudge | None = None
-        self.guard = Guard()
+        self.faults = Dispatcher("partition", self._start, self._stop)
         self._given_shapes = shapes
         self._shapes: list[str] | None = None
         self._explicit: Grudge | None = None
@@ -138,9 +125,10 @@ class PartitionNemesis:
     def configure(self, ctx: Context) -> None:
         """Read and check the options (ConfigError, one line, on a mistake)."""
         nodes = list(ctx.nodes)
-        raw = option(ctx, "partition", "grudge")
+        db_port(ctx)  # a bad port is a ConfigError now, not at the first probe
+        raw = option(ctx.options, "grudge", None, prefix="partition")
         self._explicit = grudges.parse_grudge(raw, nodes) if raw is not None else None
-        given = self._given_shapes or as_list(options(ctx).get("partition"))
+        given = self._given_shapes or option(ctx.options, "partition", [])
         if not given:
             given = ["grudge"] if self._explicit is not None else ["random-halves"]
         if given == ["rotate"]:
@@ -168,7 +156,7 @@ class PartitionNemesis:
         self.configure(ctx)
 
     def setup(self, ctx: Context) -> None:
-        self.guard.open()
+        self.faults.open()
         if self._shapes is None:
             self.configure(ctx)
         heal(ctx)
@@ -193,14 +181,7 @@ class PartitionNemesis:
                              explicit=self._explicit), shape
 
     def invoke(self, ctx: Context, op: Op) -> Op:
-        with self.guard.lock:
-            if op.f == "start-partition":
-                self.guard.check_start("partition")
-                return timed(op, lambda: self._start(ctx, op.value))
-            if op.f == "stop-partition":
-                return timed(op, lambda: self._stop(ctx))
-        raise NemesisError(f"partition nemesis cannot do {op.f!r}; "
-                           "it knows start-partition and stop-partition")
+        return self.faults.invoke(ctx, op)
 
     def _start(self, ctx: Context, value: Any) -> dict[str, Any]:
         grudge, shape = self.next_grudge(ctx, value)
@@ -214,10 +195,7 @@ class PartitionNemesis:
         return {"healed": list(ctx.nodes), "description": "healed"}
 
     def teardown(self, ctx: Context) -> None:
-        with self.guard.lock:
-            self.guard.closed = True
-            heal(ctx)
-            self.active = None
+        self.faults.teardown(ctx)
 
 
 def cycle(interval: float, start: str, stop: str) -> Cycle:
@@ -226,7 +204,8 @@ def cycle(interval: float, start: str, stop: str) -> Cycle:
     return Cycle(interval, start, stop)
 
 
-def package(ctx: Context | None = None, *, interval: float = 5.0, seed: int = 0) -> Package:
+def partition_package(*, interval: float = 5.0, seed: int = 0) -> Package:
+    """Entry point ``partition``."""
     return Package(
         name="partition",
         nemesis=PartitionNemesis(seed=seed),
@@ -236,5 +215,3 @@ def package(ctx: Context | None = None, *, interval: float = 5.0, seed: int = 0)
         faults={"start-partition": "stop-partition"},
     )
 
-
-PartitionPackage = package

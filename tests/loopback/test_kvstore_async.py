@@ -1,18 +1,13 @@
 """Mode async on loopback: failover without a quorum gives two primaries and lost writes."""
 from __future__ import annotations
 
-import sys
-import time
-from pathlib import Path
-
 import pytest
 
-from dbs.kvstore.client import KVClient, KVError
+from dbs.kvstore.client import KVError
+from tests.loopback.cluster import eventually
+from tests.loopback.cluster import kv as connect
 
-KVDIR = Path(__file__).resolve().parents[3] / "docker" / "kvstore"
-sys.path.insert(0, str(KVDIR))
-
-from kv_local import LocalCluster
+pytestmark = pytest.mark.loopback
 
 NODES = ["n1", "n2", "n3"]
 FAST = ["--failover-ms", "400", "--async-heartbeat-ms", "50", "--forward-timeout", "1.0",
@@ -20,28 +15,18 @@ FAST = ["--failover-ms", "400", "--async-heartbeat-ms", "50", "--forward-timeout
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    c = LocalCluster(NODES, "async", tmp_path, extra_args=FAST)
-    c.start_all()
-    yield c
-    c.stop_all()
+def cluster(start_cluster):
+    return start_cluster("async", NODES, FAST)
 
 
 def kv(c, node, timeout=2.0):
-    return KVClient(*c.addr(node), timeout=timeout)
+    return connect(c, node, timeout)
 
 
 def status(c, node):
+    """Raises if ``node`` does not answer: every caller expects it up."""
     with kv(c, node) as k:
         return k.status()
-
-
-def eventually(fn, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not (got := fn()):
-        assert time.monotonic() < deadline, "condition never held"
-        time.sleep(0.05)
-    return got
 
 
 def isolate(c, groups):

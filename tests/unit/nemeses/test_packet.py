@@ -3,19 +3,15 @@ their verification, against fake nodes that keep iptables rules and qdiscs."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from harness.api import Context
-from harness.control.fake import FakeRemote
 from harness.errors import ConfigError, NemesisError
 from harness.history import NEMESIS, Op
-from nemeses.packet import LOSS_CHAIN, NO_NETEM, PacketNemesis, loss_rules, package
+from nemeses.packet import LOSS_CHAIN, NO_NETEM, PacketNemesis, loss_rules, packet_package
 
 NODES = ["n1", "n2", "n3"]
-IPS = {"n1": "10.9.0.2", "n2": "10.9.0.3", "n3": "10.9.0.4"}
+IPS = {n: f"10.0.0.{i}" for i, n in enumerate(NODES, 1)}  # fake_context's addresses
 
 
 class Node:
@@ -23,7 +19,6 @@ class Node:
         self.name, self.netem, self.stuck = name, netem, stuck_qdisc
         self.rules: list[str] = []
         self.qdisc: str | None = None
-        self.remote = FakeRemote(name, responses=self)
 
     def show(self):
         q = f"qdisc {self.qdisc} 8001: root refcnt 2 ...\n" if self.qdisc else \
@@ -33,7 +28,7 @@ class Node:
     def __call__(self, cmd: str):
         if cmd.startswith("ip -o -4 addr show"):
             return (f"1: lo    inet 127.0.0.1/8 scope host lo\n"
-                    f"57: eth7@if58    inet {IPS[self.name]}/20 brd 10.9.15.255 scope global")
+                    f"57: eth7@if58    inet {IPS[self.name]}/24 brd 10.0.0.255 scope global")
         if "netem delay 1ms" in cmd and "dev lo" in cmd:
             return 0 if self.netem else (2, "", "Error: Specified qdisc kind is unknown.")
         if cmd.startswith("tc qdisc replace"):
@@ -56,19 +51,22 @@ class Node:
         return None
 
 
-def make(netem=False, **options):
-    nodes = {n: Node(n, netem=netem) for n in NODES}
-    c = Context(spec=SimpleNamespace(options=options), nodes=NODES,
-                remotes={n: nodes[n].remote for n in NODES}, ips=IPS, run_dir=Path("."),
-                log=lambda m: None)
-    return c, nodes
+@pytest.fixture
+def make(make_ctx):
+    """make(netem=False, **options) -> (ctx, {node: Node}) over NODES."""
+    def build(netem=False, **options):
+        nodes = {n: Node(n, netem=netem) for n in NODES}
+        c = make_ctx(nodes=NODES, options=options, responses=nodes, log=lambda m: None)
+        assert c.ips == IPS
+        return c, nodes
+    return build
 
 
 def op(f, value=None):
     return Op(type="invoke", f=f, process=NEMESIS, value=value)
 
 
-def test_loss_drops_to_and_from_every_peer_with_the_given_probability():
+def test_loss_drops_to_and_from_every_peer_with_the_given_probability(make):
     c, nodes = make(packet="loss", packet_loss=0.25, packet_targets="n1")
     nem = PacketNemesis()
     nem.prepare(c)
@@ -82,7 +80,7 @@ def test_loss_drops_to_and_from_every_peer_with_the_given_probability():
         for d in ("-s", "-d"):
             assert (f"-A {LOSS_CHAIN} {d} {ip} -m statistic --mode random --probability 0.25 "
                     "-j DROP") in rules
-    cmd = [x for x in nodes["n1"].remote.commands if "-F SPLITBRAIN-LOSS" in x][1]
+    cmd = [x for x in c.remotes["n1"].commands if "-F SPLITBRAIN-LOSS" in x][1]
     assert f"-I INPUT 1 -j {LOSS_CHAIN}" in cmd and f"-I OUTPUT 1 -j {LOSS_CHAIN}" in cmd
     nem.invoke(c, op("stop-packet"))
     assert all(n.rules == [] for n in nodes.values())
@@ -93,7 +91,7 @@ def test_total_loss_needs_no_statistic_match():
                                              f"-A {LOSS_CHAIN} -d 10.0.0.9 -j DROP"]
 
 
-def test_bandwidth_puts_a_tbf_on_the_data_interface_and_heal_removes_it():
+def test_bandwidth_puts_a_tbf_on_the_data_interface_and_heal_removes_it(make):
     c, nodes = make(packet="bandwidth", packet_rate="512kbit", packet_targets="all")
     nem = PacketNemesis()
     nem.setup(c)
@@ -101,14 +99,14 @@ def test_bandwidth_puts_a_tbf_on_the_data_interface_and_heal_removes_it():
     done = nem.invoke(c, op("start-packet"))
     assert done.value["rate"] == "512kbit"
     assert all(n.qdisc == "tbf" for n in nodes.values())
-    cmd = [x for x in nodes["n2"].remote.commands if x.startswith("tc qdisc replace")][0]
+    cmd = [x for x in c.remotes["n2"].commands if x.startswith("tc qdisc replace")][0]
     assert cmd.startswith("tc qdisc replace dev eth7 root tbf rate 512kbit burst 32kbit "
                           "latency 400ms")
     nem.teardown(c)
     assert all(n.qdisc is None for n in nodes.values())
 
 
-def test_a_qdisc_that_survives_heal_is_an_error():
+def test_a_qdisc_that_survives_heal_is_an_error(make):
     c, nodes = make(packet="bandwidth", packet_targets="n3")
     nem = PacketNemesis()
     nem.setup(c)
@@ -118,18 +116,18 @@ def test_a_qdisc_that_survives_heal_is_an_error():
         nem.invoke(c, op("stop-packet"))
 
 
-@pytest.mark.parametrize("asked", ["delay", ["loss", "reorder"], "duplicate"])
-def test_netem_behaviours_are_refused_in_one_line_without_netem(asked):
+@pytest.mark.parametrize("asked", ["delay", ["loss", "reorder"], "loss,reorder", "duplicate"])
+def test_netem_behaviours_are_refused_in_one_line_without_netem(make, asked):
     c, nodes = make(packet=asked)
     with pytest.raises(ConfigError) as e:
         PacketNemesis().prepare(c)
     assert str(e.value) == NO_NETEM
     assert str(e.value) == ("tc netem is not available in this kernel: packet delay/duplicate/"
                             "reorder cannot be injected; loss and bandwidth can")
-    assert nodes["n1"].remote.ran("tc qdisc add dev lo root netem delay 1ms")
+    assert c.remotes["n1"].ran("tc qdisc add dev lo root netem delay 1ms")
 
 
-def test_with_netem_the_delay_goes_in():
+def test_with_netem_the_delay_goes_in(make):
     c, nodes = make(netem=True, packet="delay", packet_targets="n2", packet_delay_ms=50)
     nem = PacketNemesis()
     nem.prepare(c)
@@ -140,7 +138,7 @@ def test_with_netem_the_delay_goes_in():
     assert nodes["n2"].qdisc is None
 
 
-def test_lenient_all_mode_adds_netem_only_where_the_kernel_has_it():
+def test_lenient_all_mode_adds_netem_only_where_the_kernel_has_it(make):
     c, _ = make(netem=False)
     nem = PacketNemesis(lenient=True)
     nem.prepare(c)
@@ -154,14 +152,15 @@ def test_lenient_all_mode_adds_netem_only_where_the_kernel_has_it():
 @pytest.mark.parametrize("opts,match", [
     ({"packet": "smoke"}, r"unknown behaviour\(s\) \['smoke'\]"),
     ({"packet_loss": 1.5}, "packet_loss"),
+    ({"packet_loss": "lots"}, "option packet_loss='lots' is not a number"),
     ({"packet_rate": "fast; reboot"}, "packet_rate"),
 ])
-def test_bad_options_are_config_errors(opts, match):
+def test_bad_options_are_config_errors(make, opts, match):
     c, _ = make(**opts)
     with pytest.raises(ConfigError, match=match):
         PacketNemesis().prepare(c)
 
 
 def test_package_shape():
-    pkg = package(interval=2)
+    pkg = packet_package(interval=2)
     assert pkg.name == "packet" and pkg.faults == {"start-packet": "stop-packet"}

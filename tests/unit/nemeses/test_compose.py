@@ -1,19 +1,18 @@
-"""Composition: staggered schedules that do not starve each other, routing, the `all`
-package, and the entry points."""
+"""Composition of the built-in packages (harness.packages.compose_packages): staggered Cycle
+schedules that do not starve each other, routing, the `all` package, and the entry points."""
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from harness import generators as g
 from harness import registry
-from harness.api import Context, Package
-from harness.history import INVOKE, NEMESIS
+from harness.api import Package
+from harness.history import INVOKE, NEMESIS, Op
+from harness.packages import ComposedNemesis, compose_packages, stagger
 from nemeses.common import Cycle
-from nemeses.compose import ComposedNemesis, all_package, compose
+from nemeses.compose import all_package
 
 KINDS = ["partition", "packet", "clock", "pause", "kill"]
 
@@ -35,8 +34,9 @@ def test_a_cycle_starts_after_one_interval_and_alternates():
 
 
 def test_composed_packages_are_staggered_and_none_starves():
-    pkgs = [registry.load("nemesis", k)(None, interval=2, seed=1) for k in KINDS]
-    pkg = compose(pkgs)
+    pkgs = [registry.load("nemesis", k)(interval=2, seed=1) for k in KINDS]
+    pkg = compose_packages(pkgs)
+    assert all(p.generator.offset == 0 for p in pkgs), "compose leaves the packages alone"
     h = g.simulate(g.nemesis(g.time_limit(30, pkg.generator)), concurrency=0, nemesis=True,
                    latency=0.05)
     by = starts_by_kind(h)
@@ -55,7 +55,19 @@ def test_all_is_every_kind_and_the_final_generator_heals_each():
     assert [o.f for o in finals if o.type == INVOKE] == [f"stop-{k}" for k in KINDS]
 
 
-def test_routing_prepare_and_teardown_reach_every_package():
+def test_a_lenient_fault_left_out_stays_out_when_staggered():
+    """The stagger wraps a package's generator, so a Cycle its nemesis disables at prepare
+    (after compose) is still the one that runs."""
+    pkgs = [Package("a", None, Cycle(2, "start-a", "stop-a"), None),
+            Package("b", None, Cycle(2, "start-b", "stop-b"), None)]
+    gens = stagger(pkgs)
+    pkgs[1].generator.disable()
+    h = g.simulate(g.nemesis(g.time_limit(9, g.any_of(*gens))), concurrency=0, nemesis=True)
+    assert [(o.f, round(o.time / 1e9, 1)) for o in h if o.type == INVOKE] == [
+        ("start-a", 2.0), ("stop-a", 4.0), ("start-a", 6.0), ("stop-a", 8.0)]
+
+
+def test_routing_prepare_and_teardown_reach_every_package(fake_ctx):
     calls = []
 
     class Rec:
@@ -79,12 +91,9 @@ def test_routing_prepare_and_teardown_reach_every_package():
 
     nem = ComposedNemesis([Package("a", Rec("a"), None, None, faults={"start-a": "stop-a"}),
                            Package("b", Rec("b"), None, None, faults={"start-b": "stop-b"})])
-    c = Context(spec=SimpleNamespace(options={}), nodes=[], remotes={}, ips={},
-                run_dir=Path("."))
+    c = fake_ctx
     nem.prepare(c)
     nem.setup(c)
-    from harness.history import Op
-
     nem.invoke(c, Op(type="invoke", f="stop-b", process=NEMESIS))
     with pytest.raises(Exception, match="teardown failed: a: boom"):
         nem.teardown(c)
@@ -96,26 +105,23 @@ def test_every_kind_is_registered():
     names = set(registry.available("nemesis"))
     assert {"partition", "clock", "pause", "kill", "packet", "all", "none"} <= names
     for k in KINDS + ["all"]:
-        pkg = registry.load("nemesis", k)(None, interval=1.0, seed=0)
+        pkg = registry.load("nemesis", k)(interval=1.0, seed=0)
         assert isinstance(pkg, Package) and pkg.final_generator is not None
         assert pkg.color.startswith("#")
 
 
-def test_a_fault_that_fails_to_apply_is_a_failed_window_with_its_error(tmp_path):
+def test_a_fault_that_fails_to_apply_is_a_failed_window_with_its_error(make_ctx, tmp_path):
     """Through the real runner: the packet nemesis's loss rules never show up on n2, so the
     start completes as info with error, and analysis counts it as failed."""
-    from harness.control.fake import FakeRemote
     from harness.faults import coverage, fault_windows
     from harness.history import HistoryWriter, read_jsonl
     from harness.runtime.runner import Runner
-    from nemeses.packet import package
+    from nemeses.packet import packet_package
 
-    nodes = ["n1", "n2"]
-    remotes = {n: FakeRemote(n) for n in nodes}  # every command "works", lists nothing
-    c = Context(spec=SimpleNamespace(options={"packet": "loss", "packet_targets": "n2"}),
-                nodes=nodes, remotes=remotes, ips={"n1": "10.0.0.2", "n2": "10.0.0.3"},
-                run_dir=tmp_path, log=lambda m: None)
-    pkg = package(interval=0.05)
+    # every command "works", lists nothing
+    c = make_ctx(nodes=["n1", "n2"], options={"packet": "loss", "packet_targets": "n2"},
+                 log=lambda m: None)
+    pkg = packet_package(interval=0.05)
     pkg.nemesis.prepare(c)
     pkg.nemesis.setup(c)
     hist = HistoryWriter(tmp_path / "history.jsonl", keep=False)

@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 import random
-from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
-from harness.api import Context
 from harness.errors import ConfigError
 from nemeses.targets import SPECS, parse_targets, pick, select, targets_option
 
@@ -24,9 +21,12 @@ class Leader:
         return self.leaders
 
 
-def ctx(db=None, **options):
-    return Context(spec=SimpleNamespace(options=options), nodes=NODES, remotes={}, ips={},
-                   run_dir=Path("."), db=db)
+@pytest.fixture
+def ctx(make_ctx):
+    """ctx(db=None, **options): a fake Context over NODES."""
+    def build(db=None, **options):
+        return make_ctx(nodes=NODES, options=options, db=db)
+    return build
 
 
 def test_sizes_of_each_spec():
@@ -62,14 +62,18 @@ def test_bad_targets_are_one_line_config_errors(bad):
     assert "\n" not in str(e.value)
 
 
-def test_kind_specific_option_wins_over_the_generic_one():
+def test_kind_specific_option_wins_over_the_generic_one(ctx):
     c = ctx(targets="all", pause_targets="one")
     assert targets_option(c, "pause", "majority") == ["one"]
     assert targets_option(c, "kill", "majority") == ["all"]
     assert targets_option(ctx(), "kill", "majority") == ["majority"]
+    assert targets_option(ctx(kill_targets="n1,n3"), "kill", "one") == [("n1", "n3")], \
+        "a string is one choice, never split into several"
+    assert targets_option(ctx(kill_targets=["one", "n1,n2"]), "kill", "all") == \
+        ["one", ("n1", "n2")]
 
 
-def test_primaries_come_from_the_db_and_fall_back_to_a_random_node():
+def test_primaries_come_from_the_db_and_fall_back_to_a_random_node(ctx):
     rng = random.Random(0)
     c = ctx(db=Leader(["n4"]))
     assert select(c, ["primaries"], rng) == (["n4"], "primaries")

@@ -4,28 +4,31 @@ from __future__ import annotations
 
 import json
 import re
+import runpy
+import shlex
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from harness.api import Context
-from harness.control.fake import TIMEOUT, FakeRemote
+from harness.control.fake import TIMEOUT
 from harness.errors import ConfigError, NemesisError
 from harness.history import INFO, NEMESIS, Op
 from nemeses.clock import (
     RC_DIR,
     STROBE_MARK,
     ClockNemesis,
+    clock_package,
     faketime_env,
-    package,
     rc_line,
     rc_path,
 )
+from nemeses.common import node_script
 
 NODES = ["n1", "n2", "n3"]
 LIB = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+SET_RC = shlex.quote(node_script("nemeses.clock", "set_rc.py"))
+SELFTEST = shlex.quote(node_script("nemeses.clock", "selftest.py"))
 
 
 class Node:
@@ -36,12 +39,11 @@ class Node:
         self.rc: str | None = None
         self.db_pid: int | None = 4242  # a db process that reads our rc file
         self.strobing = False
-        self.remote = FakeRemote(name, responses=self)
 
     def __call__(self, cmd: str):
         if cmd.startswith('L="${LIBFAKETIME:-'):
             return (0 if self.lib == LIB else 3, self.lib)
-        if "import json, os, sys, time" in cmd:  # the rc writer, maybe with strobe shell
+        if f"python3 -c {SET_RC} " in cmd:  # the rc writer, maybe with strobe shell
             if "setsid nohup sh -c" in cmd:
                 assert STROBE_MARK in cmd
                 self.strobing = True
@@ -53,6 +55,7 @@ class Node:
             self.rc = rc_line(want, rate)
             return json.dumps({"line": self.rc, "back": self.rc, "pid": self.db_pid, "now": 0})
         if "date +%s.%N" in cmd:  # the self-test
+            assert f"python3 -c {SELFTEST};" in cmd
             assert f"FAKETIME_TIMESTAMP_FILE={RC_DIR}/selftest-{self.name}.rc" in cmd
             assert "LD_PRELOAD=" + self.lib in cmd and "FAKETIME_NO_CACHE=1" in cmd
             if self.hang:
@@ -62,19 +65,21 @@ class Node:
         return None
 
 
-def make(n=NODES, db=None, **options):
-    nodes = {x: Node(x) for x in n}
-    c = Context(spec=SimpleNamespace(options=options), nodes=list(n),
-                remotes={x: nodes[x].remote for x in n}, ips={}, run_dir=Path("."), db=db,
-                log=lambda m: None)
-    return c, nodes
+@pytest.fixture
+def make(make_ctx):
+    """make(n=NODES, db=None, **options) -> (ctx, {node: Node})."""
+    def build(n=NODES, db=None, **options):
+        nodes = {x: Node(x) for x in n}
+        c = make_ctx(nodes=n, options=options, responses=nodes, db=db, log=lambda m: None)
+        return c, nodes
+    return build
 
 
 def op(f, value=None):
     return Op(type="invoke", f=f, process=NEMESIS, value=value)
 
 
-def test_prepare_puts_libfaketime_into_the_db_env_per_node_and_starts_at_zero():
+def test_prepare_puts_libfaketime_into_the_db_env_per_node_and_starts_at_zero(make):
     c, nodes = make()
     c.extra["db_env"] = {"KEEP": "1"}
     ClockNemesis().prepare(c)
@@ -86,7 +91,7 @@ def test_prepare_puts_libfaketime_into_the_db_env_per_node_and_starts_at_zero():
         assert nodes[n].rc == "+0.000000 x1"
 
 
-def test_a_failing_self_test_is_one_clear_line():
+def test_a_failing_self_test_is_one_clear_line(make):
     c, nodes = make()
     for node in nodes.values():
         node.selftest_offset = 0.0  # libfaketime not in effect
@@ -100,21 +105,21 @@ def test_a_failing_self_test_is_one_clear_line():
     assert "db_env" not in c.extra
 
 
-def test_a_hanging_self_test_is_reported_as_hung():
+def test_a_hanging_self_test_is_reported_as_hung(make):
     c, nodes = make(["n1"])
     nodes["n1"].hang = True
     with pytest.raises(NemesisError, match="hung"):
         ClockNemesis().prepare(c)
 
 
-def test_missing_libfaketime_is_named():
+def test_missing_libfaketime_is_named(make):
     c, nodes = make(["n1"])
     nodes["n1"].lib = "/nowhere/libfaketime.so.1"
     with pytest.raises(NemesisError, match="libfaketime not found at /nowhere"):
         ClockNemesis().prepare(c)
 
 
-def test_bump_records_every_nodes_offset_and_the_time_it_took():
+def test_bump_records_every_nodes_offset_and_the_time_it_took(make):
     c, nodes = make()
     nem = ClockNemesis(seed=1)
     nem.prepare(c)
@@ -133,7 +138,7 @@ def test_bump_records_every_nodes_offset_and_the_time_it_took():
     assert all(node.rc == "+0.000000 x1" for node in nodes.values())
 
 
-def test_random_bumps_span_milliseconds_to_minutes_both_signs():
+def test_random_bumps_span_milliseconds_to_minutes_both_signs(make):
     c, _ = make(clock="bump", clock_targets="all")
     nem = ClockNemesis(seed=7)
     nem.prepare(c)
@@ -147,7 +152,7 @@ def test_random_bumps_span_milliseconds_to_minutes_both_signs():
     assert mags[0] < 1000 and mags[-1] > 10_000, "from ms to minutes"
 
 
-def test_drift_writes_a_rate_and_the_offset_grows_at_that_rate():
+def test_drift_writes_a_rate_and_the_offset_grows_at_that_rate(make):
     c, nodes = make()
     nem = ClockNemesis()
     nem.prepare(c)
@@ -161,7 +166,7 @@ def test_drift_writes_a_rate_and_the_offset_grows_at_that_rate():
     assert nodes["n3"].rc == "+0.000000 x1", "reset writes the rate too"
 
 
-def test_strobe_starts_a_loop_on_the_node_and_stop_kills_it():
+def test_strobe_starts_a_loop_on_the_node_and_stop_kills_it(make):
     c, nodes = make()
     nem = ClockNemesis(interval=3)
     nem.prepare(c)
@@ -170,13 +175,13 @@ def test_strobe_starts_a_loop_on_the_node_and_stop_kills_it():
     assert nodes["n1"].strobing and not nodes["n2"].strobing
     assert done.value["strobe"] == {"n1": {"offsets": [0.0, 2.5], "period_ms": 20.0,
                                            "seconds": 3.0}}
-    started = [cmd for cmd in nodes["n1"].remote.commands if "setsid nohup" in cmd][0]
+    started = [cmd for cmd in c.remotes["n1"].commands if "setsid nohup" in cmd][0]
     assert "+2.500000 x1" in started and "sleep 0.02" in started
     nem.invoke(c, op("stop-clock"))
     assert not nodes["n1"].strobing and nodes["n1"].rc == "+0.000000 x1"
 
 
-def test_teardown_resets_everything_is_idempotent_and_refuses_later_starts():
+def test_teardown_resets_everything_is_idempotent_and_refuses_later_starts(make):
     c, nodes = make()
     nem = ClockNemesis()
     nem.prepare(c)
@@ -194,16 +199,16 @@ def test_teardown_resets_everything_is_idempotent_and_refuses_later_starts():
     ({"clock_max_ms": -3}, "clock_max_ms"),
     ({"clock_targets": "n7"}, "clock_targets"),
 ])
-def test_bad_options_are_config_errors(opts, match):
+def test_bad_options_are_config_errors(make, opts, match):
     c, _ = make(**opts)
     with pytest.raises(ConfigError, match=match):
         ClockNemesis().prepare(c)
 
 
-def test_lenient_package_leaves_clock_out_when_the_self_test_fails():
+def test_lenient_package_leaves_clock_out_when_the_self_test_fails(make):
     c, nodes = make()
     nodes["n2"].selftest_offset = 0.0
-    pkg = package(interval=1, lenient=True)
+    pkg = clock_package(interval=1, lenient=True)
     pkg.nemesis.prepare(c)
     assert "db_env" not in c.extra
     assert pkg.generator.op(SimpleNamespace(time=10**12)) is None
@@ -212,7 +217,7 @@ def test_lenient_package_leaves_clock_out_when_the_self_test_fails():
     assert pkg.faults == {"start-clock": "stop-clock"}
 
 
-def test_a_db_that_ignores_db_env_is_caught_at_setup():
+def test_a_db_that_ignores_db_env_is_caught_at_setup(make):
     c, nodes = make()
     nodes["n3"].db_pid = None
     nem = ClockNemesis()
@@ -220,3 +225,22 @@ def test_a_db_that_ignores_db_env_is_caught_at_setup():
     with pytest.raises(ConfigError, match=r"no process on n3 runs under libfaketime after db "
                                           r"setup: db 'NoneType' does not start with"):
         nem.setup(c)
+
+
+def test_the_node_scripts_run_as_written(tmp_path, capsys):
+    """node/set_rc.py and node/selftest.py are real files; run here, in process (no db reads
+    our rc file, so there is no pid and the offset is written as asked)."""
+    from importlib import resources
+
+    node = resources.files("nemeses.clock").joinpath("node")
+    set_rc = runpy.run_path(str(node.joinpath("set_rc.py")), run_name="set_rc")
+    rc = tmp_path / "faketime" / "n1.rc"
+    set_rc["main"](str(rc), 12.5, 1.0)
+    out = json.loads(capsys.readouterr().out)
+    assert out["line"] == out["back"] == rc_line(12.5) == rc.read_text().strip()
+    assert out["pid"] is None
+    set_rc["main"](str(rc), -0.25, 1.5)
+    assert json.loads(capsys.readouterr().out)["line"] == rc_line(-0.25, 1.5)
+    runpy.run_path(str(node.joinpath("selftest.py")), run_name="selftest")["main"]()
+    wall, slept = (float(w) for w in capsys.readouterr().out.split())
+    assert abs(wall - time.time()) < 5 and 0.09 <= slept < 5

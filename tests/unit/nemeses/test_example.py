@@ -1,24 +1,20 @@
 """README's worked example (nemeses/example_marker.py) really works, against FakeRemote."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from harness import generators as g
-from harness.api import Context
-from harness.control.fake import FakeRemote
 from harness.errors import NemesisError
 from harness.history import INFO, INVOKE, NEMESIS, Op
-from nemeses.example_marker import MARKER, package
+from nemeses.example_marker import MARKER, marker_package
 
 NODES = ["n1", "n2", "n3"]
 
 
-def test_marker_package_against_fake_remotes():
-    remotes = {n: FakeRemote(n) for n in NODES}
-    ctx = Context(spec=None, nodes=NODES, remotes=remotes, ips={}, run_dir=Path("."))
-    pkg = package(interval=2, seed=0)
+def test_marker_package_against_fake_remotes(make_ctx):
+    ctx = make_ctx(nodes=NODES)
+    remotes = ctx.remotes
+    pkg = marker_package(interval=2, seed=0)
     nem = pkg.nemesis
     nem.setup(ctx)
     assert all(r.commands == [f"rm -f {MARKER}"] for r in remotes.values())
@@ -29,7 +25,9 @@ def test_marker_package_against_fake_remotes():
     nem.invoke(ctx, Op(type="invoke", f="stop-marker", process=NEMESIS))
     nem.teardown(ctx)
     assert all(r.commands[-1] == f"rm -f {MARKER}" for r in remotes.values())
-    with pytest.raises(NemesisError):
+    with pytest.raises(NemesisError, match="torn down"):
+        nem.invoke(ctx, Op(type="invoke", f="start-marker", process=NEMESIS))
+    with pytest.raises(NemesisError, match="marker nemesis cannot do 'start-chaos'"):
         nem.invoke(ctx, Op(type="invoke", f="start-chaos", process=NEMESIS))
     # The schedule: first start after one interval, then alternating.
     h = g.simulate(g.nemesis(g.time_limit(7, pkg.generator)), concurrency=0, nemesis=True)
@@ -37,9 +35,8 @@ def test_marker_package_against_fake_remotes():
         ("start-marker", 2), ("stop-marker", 4), ("start-marker", 6)]
 
 
-def test_a_failing_remote_becomes_a_nemesis_error_with_its_duration():
-    remotes = {n: FakeRemote(n, responses={f"touch {MARKER}": (1, "", "read-only fs")})
-               for n in NODES}
-    ctx = Context(spec=None, nodes=NODES, remotes=remotes, ips={}, run_dir=Path("."))
+def test_a_failing_remote_becomes_a_nemesis_error_with_its_duration(make_ctx):
+    ctx = make_ctx(nodes=NODES,
+                   responses={n: {f"touch {MARKER}": (1, "", "read-only fs")} for n in NODES})
     with pytest.raises(NemesisError, match=r"read-only fs \(after \d\.\d\d s\)"):
-        package().nemesis.invoke(ctx, Op(type="invoke", f="start-marker", process=NEMESIS))
+        marker_package().nemesis.invoke(ctx, Op(type="invoke", f="start-marker", process=NEMESIS))

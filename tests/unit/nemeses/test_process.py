@@ -3,12 +3,10 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from harness.api import Context
 from harness.errors import ConfigError, NemesisError
 from harness.history import INFO, NEMESIS, Op
 from nemeses.process import KillNemesis, PauseNemesis, kill_package, pause_package
@@ -54,16 +52,19 @@ class OnlyKillable:
     def start(self, ctx, node): ...
 
 
-def ctx(db, **options):
-    return Context(spec=SimpleNamespace(options=options), nodes=NODES, remotes={}, ips={},
-                   run_dir=Path("."), db=db, log=lambda m: None)
+@pytest.fixture
+def ctx(make_ctx):
+    """ctx(db, **options): a fake Context over NODES with this db."""
+    def build(db, **options):
+        return make_ctx(nodes=NODES, options=options, db=db, log=lambda m: None)
+    return build
 
 
 def op(f, value=None):
     return Op(type="invoke", f=f, process=NEMESIS, value=value)
 
 
-def test_pause_then_resume_the_targets_with_timing():
+def test_pause_then_resume_the_targets_with_timing(ctx):
     db = FakeDB()
     c = ctx(db, pause_targets="majority")
     nem = PauseNemesis(seed=1)
@@ -84,7 +85,7 @@ def test_pause_then_resume_the_targets_with_timing():
     assert db.calls == [], "nothing left to resume"
 
 
-def test_kill_restarts_on_stop_and_a_failed_restart_is_retried_by_teardown():
+def test_kill_restarts_on_stop_and_a_failed_restart_is_retried_by_teardown(ctx):
     db = FakeDB(fail_start={"n2"})
     c = ctx(db)
     nem = KillNemesis()
@@ -102,7 +103,7 @@ def test_kill_restarts_on_stop_and_a_failed_restart_is_retried_by_teardown():
     assert db.calls == [], "teardown is idempotent"
 
 
-def test_a_db_without_the_capability_is_one_config_line():
+def test_a_db_without_the_capability_is_one_config_line(ctx):
     with pytest.raises(ConfigError) as e:
         PauseNemesis().prepare(ctx(OnlyKillable()))
     assert str(e.value) == ("nemesis pause needs a db that can pause its process (Pausable: "
@@ -110,7 +111,7 @@ def test_a_db_without_the_capability_is_one_config_line():
     KillNemesis().prepare(ctx(OnlyKillable()))  # fine
 
 
-def test_lenient_package_leaves_itself_out_instead():
+def test_lenient_package_leaves_itself_out_instead(ctx):
     pkg = pause_package(interval=1, lenient=True)
     c = ctx(OnlyKillable())
     pkg.nemesis.prepare(c)
@@ -122,7 +123,7 @@ def test_lenient_package_leaves_itself_out_instead():
     pkg.nemesis.teardown(c)
 
 
-def test_teardown_waits_for_an_op_in_flight_and_heals_what_it_did():
+def test_teardown_waits_for_an_op_in_flight_and_heals_what_it_did(ctx):
     gate = threading.Event()
     db = FakeDB(block=gate)
     c = ctx(db, kill_targets="n3")
@@ -151,7 +152,7 @@ def test_packages_name_their_faults():
         assert pkg.final_generator is not None
 
 
-def test_unknown_f_and_unknown_nodes_are_refused():
+def test_unknown_f_and_unknown_nodes_are_refused(ctx):
     c = ctx(FakeDB())
     with pytest.raises(NemesisError, match="knows start-pause and stop-pause"):
         PauseNemesis().invoke(c, op("start-kill"))

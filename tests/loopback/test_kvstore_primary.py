@@ -2,34 +2,26 @@
 from __future__ import annotations
 
 import socket
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 
-from dbs.kvstore.client import KVClient, KVError, KVIndefinite, KVUnavailable
+from dbs.kvstore.client import KVError, KVIndefinite, KVUnavailable
+from tests.loopback.cluster import kv as connect
 
-KVDIR = Path(__file__).resolve().parents[3] / "docker" / "kvstore"
-sys.path.insert(0, str(KVDIR))
-
-from kv_local import LocalCluster
+pytestmark = pytest.mark.loopback
 
 NODES = ["n1", "n2", "n3"]
 
 
 @pytest.fixture
-def cluster(tmp_path):
-    c = LocalCluster(NODES, "primary", tmp_path, extra_args=["--forward-timeout", "0.5"])
-    c.start_all()
-    yield c
-    c.stop_all()
+def cluster(start_cluster):
+    return start_cluster("primary", NODES, ["--forward-timeout", "0.5"])
 
 
 def client(c, node, timeout=2.0):
-    host, port = c.addr(node)
-    return KVClient(host, port, timeout=timeout)
+    return connect(c, node, timeout)
 
 
 def test_every_op_through_every_node(cluster):
@@ -110,31 +102,27 @@ def test_primary_paused_is_indefinite_timeout(cluster):
         cluster.resume("n1")
 
 
-def test_primary_dies_mid_forward_is_indefinite(tmp_path):
-    c = LocalCluster(NODES, "primary", tmp_path, extra_args=["--forward-timeout", "5"])
-    c.start_all()
-    try:
-        with client(c, "n2", timeout=8) as kv:
-            kv.write(0, 0)  # the follower's link to n1 is open now
-            c.pause("n1")
-            box = {}
+def test_primary_dies_mid_forward_is_indefinite(start_cluster):
+    c = start_cluster("primary", NODES, ["--forward-timeout", "5"])
+    with client(c, "n2", timeout=8) as kv:
+        kv.write(0, 0)  # the follower's link to n1 is open now
+        c.pause("n1")
+        box = {}
 
-            def call():
-                try:
-                    kv.write(1, 1)
-                except KVError as e:
-                    box["err"] = e
+        def call():
+            try:
+                kv.write(1, 1)
+            except KVError as e:
+                box["err"] = e
 
-            t = threading.Thread(target=call)
-            t.start()
-            time.sleep(0.3)  # the request is forwarded and stuck on the paused primary
-            c.kill("n1")
-            t.join(10)
-        err = box["err"]
-        assert err.definite is False and err.code == "timeout"
-        assert "connection" in err.msg
-    finally:
-        c.stop_all()
+        t = threading.Thread(target=call)
+        t.start()
+        time.sleep(0.3)  # the request is forwarded and stuck on the paused primary
+        c.kill("n1")
+        t.join(10)
+    err = box["err"]
+    assert err.definite is False and err.code == "timeout"
+    assert "connection" in err.msg
 
 
 def test_client_reconnects_after_its_node_restarts(cluster):
