@@ -6,6 +6,7 @@ synthesiser, no Docker needed.
     simulate(gen, concurrency=3)     # a generator's history on a virtual clock
     assert check_nemesis(my_package(interval=1, seed=0), ctx) == []
     assert check_workload(MyWorkload(), ctx) == []
+    assert check_db(MyDB()) == []
     register_history(seed=7, n_ops=6, keys=1)   # a linearizable register history
 
 ``fake_context`` builds the Context a db, nemesis or client is handed, with a FakeRemote
@@ -33,18 +34,21 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from harness import generators as g
-from harness.api import DB, Context, Nemesis, Package, Remote, Workload
+from harness.api import DB, Context, Mode, Nemesis, Package, Remote, Workload
 from harness.control.fake import FakeRemote, Responses
 from harness.generators import simulate
 from harness.history import FAIL, INFO, INVOKE, NEMESIS, OK, Op, completion_problems
 from harness.spec import TestSpec
 
-__all__ = ["FakeRemote", "fake_context", "simulate", "check_nemesis", "check_workload",
-           "register_history"]
+__all__ = ["FakeRemote", "fake_context", "simulate", "check_db", "check_nemesis",
+           "check_workload", "register_history"]
+
+VERDICTS = (True, False, "unknown")
 
 
 def fake_context(nodes: Sequence[str] = ("n1", "n2", "n3"), *,
@@ -114,6 +118,55 @@ def _try(problems: list[str], what: str, fn: Callable[[], object]) -> bool:
         problems.append(f"{what} raised {type(e).__name__}: {e}")
         return False
     return True
+
+
+def check_db(db: object, ctx: Context | None = None) -> list[str]:
+    """List what breaks the db contract: ``setup`` and ``teardown``; declared ``modes`` (if
+    any) a non-empty sequence of harness.api.Mode with unique names, a promise each, and
+    expected verdicts that are true, false or "unknown"; each optional capability it claims
+    (Killable, Pausable, HasLogFiles, HasPrimaries, HasKV) complete. With ``ctx`` (a
+    fake_context whose remotes answer as the nodes would), also setup and teardown on every
+    node, teardown twice."""
+    problems: list[str] = []
+    if not isinstance(db, DB):
+        return [f"db {db!r} lacks setup(ctx, node) / teardown(ctx, node)"]
+    modes = getattr(db, "modes", None)
+    if modes is not None:
+        problems += _mode_problems(modes)
+    for cap, methods in (("Killable", ("kill", "start")), ("Pausable", ("pause", "resume"))):
+        have = [m for m in methods if callable(getattr(db, m, None))]
+        if have and len(have) < len(methods):
+            problems.append(f"db has {have[0]} but not {set(methods) - set(have)}: "
+                            f"half a {cap}")
+    if ctx is not None:
+        for what, act in (("setup", db.setup), ("teardown", db.teardown),
+                          ("teardown again (it must be idempotent)", db.teardown)):
+            for node in ctx.nodes:
+                _try(problems, f"{what} on {node!r}", partial(act, ctx, node))
+    return problems
+
+
+def _mode_problems(modes: object) -> list[str]:
+    if isinstance(modes, str) or not isinstance(modes, Sequence) or not modes:
+        return [f"modes must be a non-empty sequence of harness.api.Mode, got {modes!r}"]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for m in modes:
+        if not isinstance(m, Mode):
+            problems.append(f"mode {m!r} is not a harness.api.Mode")
+            continue
+        if m.name in seen:
+            problems.append(f"mode {m.name!r} is declared twice")
+        seen.add(m.name)
+        if not m.promise.strip():
+            problems.append(f"mode {m.name!r} promises nothing (say what it guarantees)")
+        bad = {k: v for k, v in [*m.expect.items(), ("(default)", m.expect_default)]
+               if not any(v is want or v == want for want in VERDICTS)
+               or isinstance(v, int) and not isinstance(v, bool)}
+        if bad:
+            problems.append(f"mode {m.name!r} expects {bad}; a verdict is true, false or "
+                            '"unknown"')
+    return problems
 
 
 def check_workload(workload: Workload, ctx: Context, *, max_ops: int = 50) -> list[str]:

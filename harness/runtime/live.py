@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
 from rich.live import Live
@@ -39,7 +39,6 @@ def _table(stats: LiveStats, spec: TestSpec, rate: float) -> Table:
 def live_display(stats: LiveStats, spec: TestSpec, console: Console | None = None
                  ) -> Iterator[None]:
     console = console or Console(stderr=True)
-    stop = threading.Event()
     window: list[tuple[float, int]] = [(time.monotonic(), stats.completed)]
 
     def rate() -> float:
@@ -53,27 +52,30 @@ def live_display(stats: LiveStats, spec: TestSpec, console: Console | None = Non
     if console.is_terminal:
         with Live(_table(stats, spec, 0.0), console=console, refresh_per_second=4,
                   transient=False) as live:
-            def loop() -> None:
-                while not stop.wait(0.25):
-                    live.update(_table(stats, spec, rate()))
-            th = threading.Thread(target=loop, daemon=True)
-            th.start()
-            try:
+            with _every(0.25, lambda: live.update(_table(stats, spec, rate()))):
                 yield
-            finally:
-                stop.set()
-                th.join()
-                live.update(_table(stats, spec, rate()))
+            live.update(_table(stats, spec, rate()))
         return
 
     def plain() -> None:
-        while not stop.wait(5):
-            c = stats.counts
-            faults = ",".join(stats.active_faults) or "none"
-            console.print(f"[{stats.elapsed():6.1f}s/{spec.time_limit:g}s] {rate():7.1f} ops/s "
-                          f"ok {c[OK]} fail {c[FAIL]} info {c[INFO]} faults {faults}",
-                          highlight=False)
-    th = threading.Thread(target=plain, daemon=True)
+        c = stats.counts
+        faults = ",".join(stats.active_faults) or "none"
+        console.print(f"[{stats.elapsed():6.1f}s/{spec.time_limit:g}s] {rate():7.1f} ops/s "
+                      f"ok {c[OK]} fail {c[FAIL]} info {c[INFO]} faults {faults}",
+                      highlight=False)
+    with _every(5.0, plain):
+        yield
+
+
+@contextlib.contextmanager
+def _every(period: float, fn: Callable[[], None]) -> Iterator[None]:
+    """Call ``fn`` every ``period`` seconds from a daemon thread while the block runs."""
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(period):
+            fn()
+    th = threading.Thread(target=loop, daemon=True)
     th.start()
     try:
         yield

@@ -16,7 +16,7 @@ PACKAGES = ("harness", "checkers", "nemeses", "workloads", "dbs")
 # The model: what every plugin sees. Everything else is a room above it.
 MODEL = {"harness", "harness.api", "harness.history", "harness.faults", "harness.verdicts",
          "harness.options", "harness.generators", "harness.spec", "harness.errors",
-         "harness.registry", "harness.store"}
+         "harness.registry", "harness.store", "harness.packages"}
 
 # room -> rooms it may import (its own room is always allowed).
 MAY_IMPORT: dict[str, set[str]] = {
@@ -45,7 +45,9 @@ def room(module: str) -> str | None:
     if module == "harness.testing":
         return "testing"
     part = module.split(".")[1]
-    return part if part in MAY_IMPORT else "model"
+    # A new module directly in harness/ must be placed on purpose: added to MODEL, or put
+    # in a room; until then it has none and test_every_module_has_a_room fails.
+    return part if part in MAY_IMPORT and part != "model" else "unplaced"
 
 
 def module_name(path: Path) -> str:
@@ -83,7 +85,8 @@ GRAPH = graph()
 
 def test_every_module_has_a_room():
     assert GRAPH, "no modules found"
-    assert all(room(m) for m in GRAPH)
+    unplaced = sorted(m for m in GRAPH if room(m) not in MAY_IMPORT)
+    assert not unplaced, f"{unplaced}: add each to MODEL or move it into a room"
 
 
 @pytest.mark.parametrize("module", sorted(GRAPH))

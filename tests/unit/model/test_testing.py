@@ -6,7 +6,7 @@ from harness import generators as g
 from harness.api import Package
 from harness.generators import simulate as simulate_in_generators
 from harness.history import INFO, OK, Op
-from harness.testing import check_nemesis, check_workload, simulate
+from harness.testing import check_db, check_nemesis, check_workload, simulate
 
 
 class Marker:
@@ -160,3 +160,39 @@ class _Valid:
 def test_simulated_ops_are_frozen_copies():
     h = simulate(g.limit(2, g.repeat(Op("invoke", "read"))), concurrency=1)
     assert [(o.type, o.index) for o in h] == [("invoke", 0), (OK, 1), ("invoke", 2), (OK, 3)]
+
+
+class _DB:
+    def __init__(self, modes=None):
+        if modes is not None:
+            self.modes = modes
+        self.torn = 0
+
+    def setup(self, ctx, node):
+        pass
+
+    def teardown(self, ctx, node):
+        self.torn += 1
+
+
+def test_the_built_in_db_keeps_the_db_contract():
+    from dbs.kvstore.db import KVStoreDB
+    assert check_db(KVStoreDB()) == []
+
+
+def test_a_db_with_bad_modes_is_reported():
+    from harness.api import Mode
+    db = _DB(modes=(Mode("a", "ok"), Mode("a", "again"), Mode("b", " "),
+                    Mode("c", "x", expect={"partition": "invalid"}, expect_default=1)))
+    problems = check_db(db)
+    assert any("'a' is declared twice" in p for p in problems)
+    assert any("'b' promises nothing" in p for p in problems)
+    assert any("'c' expects" in p and "partition" in p and "(default)" in p for p in problems)
+    assert check_db(_DB(modes=["raft"])) and check_db(_DB(modes=()))
+
+
+def test_a_db_is_set_up_and_torn_down_twice_on_every_node(fake_ctx):
+    db = _DB()
+    assert check_db(db, fake_ctx) == []
+    assert db.torn == 2 * len(fake_ctx.nodes)
+    assert check_db(object()) != []
