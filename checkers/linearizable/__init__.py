@@ -38,7 +38,7 @@ and those as ``witness``. ``explain_seconds`` is the time spent explaining, ``se
 everything.
 
 Verdicts merge false > unknown > true over keys (harness.verdicts.merge_valid); a history
-with no client op is "unknown" with ``error`` "no client ops to check". A ``timeout``
+with no client op is linearizable (the empty order explains it). A ``timeout``
 (seconds, for the whole history) turns undecided keys into "unknown", with what was
 learned: the keys decided, and for a key whose search ran out of time the prefix it had
 linearized. A key whose check fails unexpectedly is "unknown" with the reason; a malformed

@@ -37,13 +37,14 @@ def only_key(res: dict[str, Any]) -> dict[str, Any]:
 
 # --- registers ------------------------------------------------------------------------------
 
-def test_empty_history_is_unknown_nothing_to_check():
-    # No client op, no key: nothing to be sure of (harness.verdicts.merge_valid([])).
+def test_empty_history_is_linearizable():
+    # No client op, no key: the empty order explains it (Porcupine's etcd_095.log is empty
+    # and known linearizable). Not a merge of zero verdicts, which would be "unknown".
     for ops in ([], H((NEMESIS, "invoke", "start-partition", None),
                       (NEMESIS, "info", "start-partition", None))):
         res = check_history(ops)
-        assert res["valid"] == "unknown" and res["keys"] == {}
-        assert res["error"] == "no client ops to check"
+        assert res["valid"] is True and res["keys"] == {}
+        assert res["error"] is None
         assert res["model"] == "cas-register" and res["seconds"] >= 0
 
 

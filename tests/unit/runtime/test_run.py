@@ -130,3 +130,20 @@ def test_an_interrupted_run_cannot_vouch(tmp_path, plugins):
     res = run_mod.analyse(tmp_path, spec=TestSpec(db="modal", workload="fake"),
                           workload=FakeWorkload(), interrupted=True)
     assert res["valid"] == "unknown" and res["interrupted"] is True
+
+
+def test_a_run_with_no_client_op_is_unknown_though_linearizable(tmp_path, plugins):
+    # The empty history is linearizable (the checker's answer), but a run that recorded no
+    # client op measured nothing: the stats checker makes the run "unknown".
+    from checkers.linearizable import LinearizableChecker
+
+    class Lin(FakeWorkload):
+        def checkers(self, ctx):
+            return {"linearizable": LinearizableChecker()}
+
+    write_jsonl(tmp_path / "history.jsonl", [])
+    res = run_mod.analyse(tmp_path, spec=TestSpec(db="modal", workload="fake", nemesis=()),
+                          workload=Lin())
+    assert res["checkers"]["linearizable"]["valid"] is True
+    assert res["checkers"]["stats"]["warnings"] == ["no client op completed"]
+    assert res["valid"] == "unknown"
