@@ -22,6 +22,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields, replace
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -279,31 +280,41 @@ class Pair:
         return None if self.complete is None else self.complete.time
 
 
-def pair_positions(events: Iterable[tuple[Any, str, Any]]) -> list[tuple[int, int | None]]:
+def pair_positions(events: Iterable[tuple[Any, str, Any]]
+                   ) -> tuple[list[int], list[int | None]]:
     """THE pairing rule, on bare ``(process, type, f)`` triples (one per history line, any
-    source: Ops, or the raw JSON dicts the report digests): ``(i, j)`` per client invocation,
-    in invocation order, ``i`` its position and ``j`` its completion's (None: never
-    completed). A completion pairs with the open invocation of its process when their f
-    agree, else it is skipped; nemesis lines are left out. Processes must be hashable.
+    source: Ops, or the raw JSON dicts the report digests). Returns two parallel lists, one
+    entry per client invocation in invocation order: its position, and its completion's
+    (None: never completed). A completion pairs with the open invocation of its process when
+    their f agree, else it is skipped; nemesis lines are left out. Processes must be
+    hashable. Positions rather than pairs of objects: the linearizability checker groups
+    them by key at the cost of one list append per op.
 
     >>> pair_positions([(0, "invoke", "read"), ("nemesis", "invoke", "x"), (0, "ok", "read")])
-    [(0, 2)]
+    ([0], [2])
     """
-    open_: dict[Any, tuple[int, Any]] = {}  # process -> (slot of its open invocation, f)
+    open_: dict[Any, int] = {}  # process -> slot of its open invocation
     starts: list[int] = []
     ends: list[int | None] = []
-    for n, (p, t, f) in enumerate(events):
+    fs: list[Any] = []          # the f of each slot's invocation
+    pop = open_.pop
+    n = -1
+    for p, t, f in events:
+        n += 1
         if t == INVOKE:
-            if p == NEMESIS:
-                continue
-            open_[p] = (len(starts), f)
-            starts.append(n)
-            ends.append(None)
+            if p != NEMESIS:
+                open_[p] = len(starts)
+                starts.append(n)
+                ends.append(None)
+                fs.append(f)
         elif p != NEMESIS:
-            rec = open_.pop(p, None)
-            if rec is not None and rec[1] == f:
-                ends[rec[0]] = n
-    return list(zip(starts, ends))
+            slot = pop(p, None)
+            if slot is not None and fs[slot] == f:
+                ends[slot] = n
+    return starts, ends
+
+
+_PTF = attrgetter("process", "type", "f")
 
 
 def pairs(ops: list[Op]) -> list[Pair]:
@@ -315,11 +326,12 @@ def pairs(ops: list[Op]) -> list[Pair]:
     >>> [(p.invoke.f, p.type) for p in pairs([Op("invoke", "read", 0), Op("ok", "read", 0)])]
     [('read', 'ok')]
     """
-    return [Pair(ops[i], None if j is None else ops[j], i, j)
-            for i, j in pair_positions((op.process, op.type, op.f) for op in ops)]
+    starts, ends = pair_positions(map(_PTF, ops))
+    return [Pair(ops[i], None if j is None else ops[j], i, j) for i, j in zip(starts, ends)]
 
 
 def pair_index(ops: list[Op]) -> dict[int, int]:
     """Position of each invocation -> position of its completion (client ops only). An
     invocation with no completion is absent (it is treated as info)."""
-    return {p.i: p.j for p in pairs(ops) if p.j is not None}
+    starts, ends = pair_positions(map(_PTF, ops))
+    return {i: j for i, j in zip(starts, ends) if j is not None}

@@ -16,7 +16,8 @@ that is not valid carries ``witness``, the op indices of its witness's invocatio
 
 How the history is read (Jepsen's and Knossos's rules):
   - nemesis ops (process "nemesis") are ignored;
-  - an invocation is paired with the next completion of its process (harness.history.pairs);
+  - an invocation is paired with the next completion of its process (THE pairing,
+    harness.history.pair_positions);
   - ``fail`` means the op never happened: both halves are dropped;
   - ``info``, or no completion at all, means the op may take effect at any point after its
     invocation, or never (its return is at +infinity); a crashed read observed nothing and is
@@ -49,7 +50,7 @@ harness.errors, harness.verdicts):
     models    sequential specifications (Model records) and step kinds
     search    Wing & Gong / Lowe search over Entry records
     zones     the O(n log n) zone check for registers with unique writes
-    index     per-key histories (harness.history.pairs grouped by key) and THE entry builder
+    index     per-key histories (THE pairing's positions grouped by key) and THE entry builder
     decide    THE decider: zones, else search
     result    the typed results
     explain   prefix, minimal witness, sentence

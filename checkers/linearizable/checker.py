@@ -8,9 +8,9 @@ Verdicts merge over keys with harness.verdicts.merge_valid (false > unknown > tr
 history with no client op is linearizable (True): the empty order explains it, as Knossos
 and Porcupine say too. That is a proof over zero ops, not a merge of zero verdicts (which
 would be "unknown"); a run that recorded no client op is made "unknown" by the run's stats
-checker ("no client op completed"), not here. Keys are checked smallest first so a timeout leaves as few
-undecided as it can; they are reported in history order. Big histories are checked by two
-processes (fork), each taking half the keys by op count.
+checker ("no client op completed"), not here. Keys are checked smallest first so a timeout
+leaves as few undecided as it can; they are reported in history order. Big histories are
+checked by two processes (fork), each taking half the keys by op count.
 """
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def check_history(ops: list[Op], model: str | Model = "cas-register",
     try:
         by_key = index_history(ops, m, source)
         names = key_names(list(by_key))
-        order = sorted(by_key, key=lambda k: len(by_key[k].pairs))
+        order = sorted(by_key, key=lambda k: len(by_key[k]))
         n_workers = _workers(workers, len(ops), len(by_key))
         if n_workers > 1:
             results = _check_parallel(by_key, order, m, init, deadline, source)
@@ -109,7 +109,7 @@ def check_key(kh: KeyHistory, m: Model, init: Any, deadline: float | None, sourc
               explain_budget: float | None) -> KeyResult:
     """One key's result. ``explain_budget``: seconds for a full explanation (None: only a
     sentence and the ops it names)."""
-    n = len(kh.pairs)
+    n = len(kh)
     try:
         t0 = time.monotonic()
         try:
@@ -138,7 +138,7 @@ def _check_keys(by_key: dict[Any, KeyHistory], order: list[Any], m: Model, init:
     for key in order:
         kh = by_key[key]
         if deadline is not None and time.monotonic() > deadline:
-            results[key] = key_result("unknown", len(kh.pairs), "not checked: out of time")
+            results[key] = key_result("unknown", len(kh), "not checked: out of time")
             continue
         budget = (min(EXPLAIN_SECONDS, EXPLAIN_TOTAL - spent)
                   if explained < EXPLAIN_KEYS and spent < EXPLAIN_TOTAL else None)
@@ -169,10 +169,10 @@ def _check_parallel(by_key: dict[Any, KeyHistory], order: list[Any], m: Model, i
     checked here)."""
     halves: list[list[Any]] = [[], []]
     load = [0, 0]
-    for key in sorted(order, key=lambda k: -len(by_key[k].pairs)):
+    for key in sorted(order, key=lambda k: -len(by_key[k])):
         i = 0 if load[0] <= load[1] else 1
         halves[i].append(key)
-        load[i] += len(by_key[key].pairs)
+        load[i] += len(by_key[key])
     mine = [k for k in order if k in set(halves[0])]
     theirs = [k for k in order if k in set(halves[1])]
     results, rest = in_two(

@@ -118,7 +118,7 @@ def _prefix_ops(calls: list[Pair], ret: int) -> int:
 
 def timed_out(kh: KeyHistory, e: SearchTimeout) -> KeyResult:
     """An undecided key: what the search had learned when its time ran out."""
-    n = len(kh.pairs)
+    n = len(kh)
     prefix = _prefix_ops(kh.pairs, e.frontier) if e.frontier >= 0 else 0
     return key_result("unknown", n, f"timed out: {e}; the history up to the first {prefix} "
                                     f"of its {n} ops is linearizable",

@@ -4,7 +4,7 @@
     cols = columns(by_key[3], model)          # the entries of key 3, as columns
     entries = to_entries(cols)                # the same, as search.Entry objects
 
-Pairing is harness.history.pairs (THE pairing); here it is only grouped by key and held to
+Pairing is harness.history.pair_positions (THE pairing); here it is only grouped by key and held to
 Jepsen's rules, which the tolerant ``pairs`` does not enforce: a process invokes again only
 after its op completed, and a completion completes its process's open invocation of the
 same f. A history that breaks them raises HistoryFormatError naming the op.
@@ -19,6 +19,7 @@ entries the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any
 
 from checkers.linearizable.models import (
@@ -34,7 +35,7 @@ from checkers.linearizable.models import (
 from checkers.linearizable.search import Entry
 from checkers.linearizable.zones import INF
 from harness.errors import ConfigError, HistoryFormatError
-from harness.history import FAIL, INVOKE, NEMESIS, OK, Op, Pair, pairs
+from harness.history import FAIL, INVOKE, NEMESIS, OK, Op, Pair, pair_positions
 
 __all__ = ["Columns", "KeyHistory", "columns", "index_history", "key_names", "to_entries"]
 
@@ -45,62 +46,91 @@ calls[i], returning at rets[i] (INF: crashed), with step (kinds[i], arg_a[i], ar
 
 @dataclass(slots=True)
 class KeyHistory:
-    """One key's client ops (harness.history.Pair), in invocation order."""
+    """One key's client ops, in invocation order, as positions into the history ``ops``:
+    ``calls[n]`` is an invocation's, ``rets[n]`` its completion's (None: never completed),
+    as harness.history.pair_positions pairs them. Positions, not Pair objects: building a
+    Pair per op was a third of the time of checking a big history; ``pairs`` builds them
+    for the explainer, which reads few keys."""
 
-    pairs: list[Pair]
+    ops: list[Op]
+    calls: list[int]
+    rets: list[int | None]
+
+    @classmethod
+    def of(cls, ops: list[Op]) -> KeyHistory:
+        """All the client ops of ``ops`` as one key's history (for one-key histories and
+        tests; ``index_history`` splits a history by key)."""
+        calls, rets = pair_positions(map(_PTF, ops))
+        return cls(ops, calls, rets)
+
+    def __len__(self) -> int:
+        return len(self.calls)
+
+    @property
+    def pairs(self) -> list[Pair]:
+        ops = self.ops
+        return [Pair(ops[i], None if j is None else ops[j], i, j)
+                for i, j in zip(self.calls, self.rets)]
 
     def cut(self, at: int | None = None, relaxed: set[int] | None = None) -> KeyHistory:
         """The history up to and including position ``at`` (None: all of it): later
         invocations are gone, and ok ops not completed by then count as crashed, as do ok
         ops invoked at a position in ``relaxed``. Failed ops stay failed (no effect)."""
-        out: list[Pair] = []
-        for p in self.pairs:
-            if at is not None and p.i > at:
+        ops = self.ops
+        calls: list[int] = []
+        rets: list[int | None] = []
+        for i, j in zip(self.calls, self.rets):
+            if at is not None and i > at:
                 break
-            done = p.complete
-            if done is not None and done.type == OK and p.j is not None and (
-                    (at is not None and p.j > at) or (relaxed is not None and p.i in relaxed)):
-                p = Pair(p.invoke, None, p.i, None)
-            out.append(p)
-        return KeyHistory(out)
+            if j is not None and ops[j].type == OK and (
+                    (at is not None and j > at) or (relaxed is not None and i in relaxed)):
+                j = None
+            calls.append(i)
+            rets.append(j)
+        return KeyHistory(ops, calls, rets)
 
 
 def index_history(ops: list[Op], m: Model, source: str = "history") -> dict[Any, KeyHistory]:
-    """Client ops by key (the model's partition; first-seen order), paired by
-    harness.history.pairs. Raises HistoryFormatError for a history that does not pair up."""
-    ps = pairs(ops)
-    by_key: dict[Any, list[Pair]] = {}
+    """Client ops by key (the model's partition; first-seen order), paired by THE pairing
+    (harness.history.pair_positions). Raises HistoryFormatError for a history that does not
+    pair up by Jepsen's rules."""
+    starts, ends = pair_positions(map(_PTF, ops))
+    calls: dict[Any, list[int]] = {}
     part = m.partition
     if m.by_key:  # the hot path: the key read inline, frozen only when it must be
-        for p in ps:
-            k = p.invoke.key
+        get = calls.get
+        for i, k in zip(starts, [ops[i].key for i in starts]):
             if k is not None and type(k) is not int and type(k) is not str:
                 k = freeze(k)
-            lst = by_key.get(k)
-            if lst is None:
-                by_key[k] = [p]
+            cs = get(k)
+            if cs is None:
+                calls[k] = [i]
             else:
-                lst.append(p)
+                cs.append(i)
     else:
-        for p in ps:
-            by_key.setdefault(None if part is None else freeze(part(p.invoke)), []).append(p)
-    if not _exact(ops, ps):
+        for i in starts:
+            calls.setdefault(None if part is None else freeze(part(ops[i])), []).append(i)
+    if not _exact(ops, starts, ends):
         raise _pairing_error(ops, source)
-    return {k: KeyHistory(v) for k, v in by_key.items()}
+    ret_of = dict(zip(starts, ends))
+    return {k: KeyHistory(ops, cs, [ret_of[i] for i in cs]) for k, cs in calls.items()}
 
 
-def _exact(ops: list[Op], ps: list[Pair]) -> bool:
+_PTF = attrgetter("process", "type", "f")
+
+
+def _exact(ops: list[Op], starts: list[int], ends: list[int | None]) -> bool:
     """Did ``pairs`` pair every client op by Jepsen's rules? Every completion was taken (it
     skips one with no open invocation of its process and f), and every invocation left
     open is its process's last (it drops one its process invoked past)."""
     client = len(ops) - [op.process for op in ops].count(NEMESIS)
-    n_open = [p.j for p in ps].count(None)
-    if client != 2 * len(ps) - n_open:
+    n_open = ends.count(None)
+    if client != 2 * len(starts) - n_open:
         return False
     if not n_open:
         return True
-    last = {p.invoke.process: p.i for p in ps}
-    return all(last[p.invoke.process] == p.i for p in ps if p.j is None)
+    last = {ops[i].process: i for i in starts}
+    return all(last[ops[i].process] == i for i, j in zip(starts, ends) if j is None)
 
 
 def _pairing_error(ops: list[Op], source: str) -> HistoryFormatError:
@@ -147,16 +177,17 @@ def columns(kh: KeyHistory, m: Model, source: str = "history") -> Columns:
     arg_a: list[Any] = []
     arg_b: list[Any] = []
     fk = m.register_kinds
-    for p in kh.pairs:
-        inv = p.invoke
-        done = p.complete
+    ops = kh.ops
+    for i, j in zip(kh.calls, kh.rets):
+        inv = ops[i]
+        done = None if j is None else ops[j]
         out: Any = None  # the ok completion's value
-        if done is None:
+        if done is None or j is None:
             ok, ret = False, INF
         else:
             t = done.type
             if t == OK:
-                ok, ret, out = True, INF if p.j is None else p.j, done.value
+                ok, ret, out = True, j, done.value
             elif t == FAIL:
                 continue
             else:
@@ -191,7 +222,7 @@ def columns(kh: KeyHistory, m: Model, source: str = "history") -> Columns:
                 continue
             kind, a, b = step
         rets.append(ret)
-        calls.append(p.i)
+        calls.append(i)
         kinds.append(kind)
         arg_a.append(a)
         arg_b.append(b)

@@ -120,7 +120,7 @@ def pair_dicts(ops: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str
     [('invoke', 'ok')]
     """
     ev = [(_hashable(o.get("process")), str(o.get("type")), str(o.get("f"))) for o in ops]
-    return [(ops[i], None if j is None else ops[j]) for i, j in pair_positions(ev)]
+    return [(ops[i], None if j is None else ops[j]) for i, j in zip(*pair_positions(ev))]
 
 
 def digest_lines(lines: Any) -> Digest:
@@ -168,7 +168,7 @@ def digest_lines(lines: Any) -> Digest:
         push_i(o.get("index", -1))
     d.calls = [Call(times[i], None, ev[i][0], ev[i][2], "open", indices[i]) if j is None
                else Call(times[i], times[j], ev[i][0], ev[i][2], ev[j][1], indices[i])
-               for i, j in pair_positions(ev)]
+               for i, j in zip(*pair_positions(ev))]
     d.counts.update({k: v for k, v in counts.items() if v})
     d.end_ns, d.lines, d.bad_lines = end, n, bad
     return d

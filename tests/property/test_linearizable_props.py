@@ -21,7 +21,7 @@ from checkers.linearizable import check_history
 from checkers.linearizable.index import KeyHistory, columns, to_entries
 from checkers.linearizable.models import get_model
 from checkers.linearizable.search import INVALID, apply_step
-from harness.history import FAIL, INFO, INVOKE, OK, Op, pairs
+from harness.history import FAIL, INFO, INVOKE, OK, Op
 from harness.testing import register_history
 
 FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -31,7 +31,7 @@ FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 
 def _entries(ops: list[Op], model: str) -> tuple[list[Any], Any]:
     m = get_model(model)
-    return to_entries(columns(KeyHistory(pairs(ops)), m)), m.init
+    return to_entries(columns(KeyHistory.of(ops), m)), m.init
 
 
 def brute_force(ops: list[Op], model: str = "cas-register") -> bool:

@@ -82,7 +82,7 @@ def test_inline_register_columns_match_compile(ops: list[tuple[Any, ...]]) -> No
     history[:] = [op.with_(index=i) for i, op in enumerate(history)]
     m = get_model("cas-register")
     calls = pairs(history)
-    rets, cs, kinds, arg_a, arg_b = columns(KeyHistory(calls), m, "h")
+    rets, cs, kinds, arg_a, arg_b = columns(KeyHistory.of(history), m, "h")
     expected = []
     for c in calls:
         done = c.complete

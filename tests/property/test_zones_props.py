@@ -22,7 +22,7 @@ from checkers.linearizable.index import KeyHistory, columns, to_entries
 from checkers.linearizable.models import get_model
 from checkers.linearizable.search import search
 from checkers.linearizable.zones import check_unique
-from harness.history import FAIL, INFO, INVOKE, OK, Op, pairs
+from harness.history import FAIL, INFO, INVOKE, OK, Op
 from harness.testing import register_history
 from tests.property.test_linearizable_props import brute_force
 
@@ -66,7 +66,7 @@ def unique_histories(draw: st.DrawFn, max_ops: int = 8, max_open: int = 4) -> li
 
 
 def _entries(ops: list[Op]) -> list[Any]:
-    return to_entries(columns(KeyHistory(pairs(ops)), CAS))
+    return to_entries(columns(KeyHistory.of(ops), CAS))
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -140,7 +140,7 @@ def _relaxed_history(ops: list[Op], keep: set[int], cut: int) -> list[Op]:
 def test_prefix_and_witness(ops: list[Op]) -> None:
     if check_history(ops)["valid"] is not False:
         return
-    kh = KeyHistory(pairs(ops))
+    kh = KeyHistory.of(ops)
     calls = kh.pairs
     end = time.monotonic() + 30
 
