@@ -8,7 +8,9 @@ runtime, control, report or app, never a db.
                    checker; ``from checkers.linearizable import check_history,
                    LinearizableChecker``
     formats/       history readers: our jsonl, Jepsen's EDN and log (``load``, ``sniff``)
-    check.py       ``splitbrain check``'s engine: read a file, check its linearizability
+    check.py       ``splitbrain check``'s engine: ``check_file``, ``check_paths`` (one result
+                   per file; a bad file is its own "unknown" result)
+    values.py      Keyword, Symbol, Typed, FrozenMap: values compared as Clojure's ``=``
     common.py      what the other checkers share (times, fault windows, caps, Compose)
     lost_update, counter, sets (set, set-full), unique_ids, bank, exceptions
                    the other checkers, each ``check(test, ops) -> {"valid": ...}``

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, TypedDict
 
-from checkers.common import cap, seconds
-from harness.history import OK, Op, pairs
+from checkers.common import cap, client_pairs, seconds
+from harness.history import OK, Op
 
 __all__ = ["BankChecker"]
 
@@ -48,7 +48,7 @@ class BankChecker:
         n_reads = 0
         transfers: Counter[str] = Counter()
         expected = self.total
-        for p in pairs(ops):
+        for p in client_pairs(ops):
             if p.invoke.f == self.transfer:
                 transfers[p.type] += 1
                 continue

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from harness.api import Checker
+from harness.errors import HistoryFormatError
 from harness.faults import fault_windows
-from harness.history import FAIL, INFO, NEMESIS, OK, Op
+from harness.history import FAIL, INFO, NEMESIS, OK, Op, Pair, pairs
 from harness.verdicts import compose_checks
 
-__all__ = ["Compose", "active_faults", "cap", "faults_of", "latency_summary", "seconds"]
+__all__ = ["Compose", "active_faults", "cap", "client_pairs", "faults_of", "latency_summary",
+           "seconds"]
 
 MAX_LISTED = 50  # rows of any anomaly list in a result; the counts are always complete
 
@@ -26,6 +28,29 @@ def seconds(ns: int | None) -> float | None:
 
 def cap(items: list[Any], limit: int = MAX_LISTED) -> list[Any]:
     return items[:limit]
+
+
+def client_pairs(ops: list[Op], source: str = "history") -> list[Pair]:
+    """harness.history.pairs(ops), with a process that cannot be a process (a list, a map:
+    unhashable) a HistoryFormatError naming the op rather than a TypeError."""
+    try:
+        return pairs(ops)
+    except TypeError:
+        bad = next((op for op in ops if not _hashable(op.process)), None)
+        if bad is None:
+            raise
+        raise HistoryFormatError(source, None, f"op index {bad.index}: process must be an "
+                                               f"integer or a name, got "
+                                               f"{type(bad.process).__name__} "
+                                               f"{str(bad.process)[:40]}") from None
+
+
+def _hashable(v: object) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
 
 
 def faults_of(test: dict[str, Any], ops: list[Op]) -> list[dict[str, Any]]:

@@ -23,9 +23,9 @@ import bisect
 import itertools
 from typing import Any, TypedDict
 
-from checkers.common import cap, seconds
+from checkers.common import cap, client_pairs, seconds
 from checkers.linearizable.models import freeze
-from harness.history import FAIL, OK, Op, pairs
+from harness.history import FAIL, OK, Op
 
 __all__ = ["CounterChecker"]
 
@@ -51,7 +51,7 @@ class CounterChecker:
         adds: dict[Any, list[tuple[int, int | None, int, bool]]] = {}
         reads: dict[Any, list[Any]] = {}
         bad_values: list[dict[str, Any]] = []
-        for p in pairs(ops):
+        for p in client_pairs(ops):
             key = freeze(p.invoke.key)
             if p.invoke.f == self.add and p.type != FAIL:
                 delta = p.invoke.value if p.invoke.value is not None else 1

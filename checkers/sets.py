@@ -3,9 +3,11 @@
     {"f": "add",  "key": 1, "value": 42}        ok: acknowledged; info: maybe
     {"f": "read", "key": 1, "value": null}  ->  ok with [3, 42, 7]
 
-``SetChecker`` looks at the final read of each key only: an acknowledged add missing from it
-is lost, an element nobody added is unexpected (it is the lost-update checker with
-``add``/``read``).
+``SetChecker`` looks at the final read of each key only (the ok read invoked last): an add
+acknowledged before that read began and missing from it is lost, one acknowledged after it
+began is *unread* (the verdict is then "unknown" if the read does not show it: set-full's
+*never-read*, the same adds), an element nobody added is unexpected (it is the lost-update
+checker with ``add``/``read``).
 
 ``SetFullChecker`` looks at every read. An element is *known* from the moment its add was
 acknowledged (or, for an indeterminate add, from the end of the first read that saw it);
@@ -36,10 +38,11 @@ import bisect
 from collections import Counter
 from typing import Any, TypedDict
 
-from checkers.common import cap, latency_summary, seconds
+from checkers.common import cap, client_pairs, latency_summary, seconds
 from checkers.linearizable.models import freeze
 from checkers.lost_update import LostUpdateChecker
-from harness.history import INFO, OK, Op, pairs
+from checkers.values import thaw
+from harness.history import INFO, OK, Op
 
 __all__ = ["SetChecker", "SetFullChecker"]
 
@@ -84,7 +87,7 @@ class SetFullChecker:
     def check(self, test: dict[str, Any], ops: list[Op]) -> dict[str, Any]:
         adds: dict[Any, list[Any]] = {}
         reads: dict[Any, list[Any]] = {}
-        for p in pairs(ops):
+        for p in client_pairs(ops):
             key = freeze(p.invoke.key)
             if p.invoke.f == self.add:
                 adds.setdefault(key, []).append(p)
@@ -135,10 +138,11 @@ def _check_key(key: Any, adds: list[Any], reads: list[Any], out: _Tally) -> None
         for x, c in counts.items():
             seen_at.setdefault(x, []).append(i)
             if c > 1:
-                out.duplicated.append({"key": key, "value": x, "times": c,
+                out.duplicated.append({"key": thaw(key), "value": thaw(x), "times": c,
                                        "read_at": seconds(p.end)})
             if x not in attempted:
-                out.unexpected.append({"key": key, "value": x, "read_at": seconds(p.end)})
+                out.unexpected.append({"key": thaw(key), "value": thaw(x),
+                                       "read_at": seconds(p.end)})
     for p in adds:
         if p.type not in (OK, INFO):
             continue  # failed: never happened
@@ -153,7 +157,7 @@ def _check_key(key: Any, adds: list[Any], reads: list[Any], out: _Tally) -> None
         else:
             continue  # indeterminate and never seen: nothing to say
         k = bisect.bisect_right(starts, known)  # reads invoked after it was known
-        row = {"key": key, "value": p.invoke.value, "known_at": seconds(known)}
+        row = {"key": thaw(key), "value": p.invoke.value, "known_at": seconds(known)}
         if k >= n:
             out.never_read.append(row)
             continue

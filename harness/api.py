@@ -12,6 +12,8 @@ Nobody subclasses anything; a plugin is any object with the right methods.
     Package     a nemesis with its generator, final (healing) generator and plot colour
                 (harness.packages.compose_packages makes one of several)
     Checker     check(test, ops) -> {"valid": true | false | "unknown", ...}
+    HasOptions  optional for any plugin: declared_options() -> the Opts it reads
+                (harness.options), checked before a cluster starts; describe_options(plugin)
 
 A db speaks to nodes only through a Remote, so the same db runs on containers or real hosts.
 """
@@ -24,6 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from harness.generators import Generator
 from harness.history import Op
+from harness.options import Opt
 from harness.spec import TestSpec
 
 Command = str | Sequence[str]
@@ -266,3 +269,22 @@ class Package:
 @runtime_checkable
 class Checker(Protocol):
     def check(self, test: dict[str, Any], ops: list[Op]) -> dict[str, Any]: ...
+
+
+@runtime_checkable
+class HasOptions(Protocol):
+    """Optional for any plugin (a db, a workload, a nemesis): the ``--option`` keys it reads,
+    declared (harness.options.Opt) so the runtime checks them before a cluster starts and
+    ``splitbrain list --verbose`` shows them. A test whose plugins all declare their options
+    refuses a key none of them declares."""
+
+    def declared_options(self) -> Sequence[Opt]: ...
+
+
+def describe_options(plugin: Any) -> list[Opt] | None:
+    """The options ``plugin`` declares (a Package: its nemesis's), or None when it declares
+    nothing (it may read any option)."""
+    target = plugin.nemesis if isinstance(plugin, Package) else plugin
+    if isinstance(target, HasOptions):
+        return list(target.declared_options())
+    return None

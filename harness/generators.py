@@ -365,6 +365,96 @@ class Sleep:
         return self.until
 
 
+class UntilOk:
+    """Each op of ``gen`` re-issued until it completes ``ok`` (Jepsen's ``until-ok``, per op):
+    an op whose completion is fail or info goes out again ``pause`` s later, on any worker,
+    until ``timeout`` s after this generator was first asked; after that, ops not yet given
+    out still go once and nothing is retried. Exhausted when ``gen`` is and no op of its is in
+    flight or waiting for a retry. Meant for ops that change nothing (a final read): retrying
+    a write that ended ``info`` could apply it twice.
+
+        until_ok(final_reads, timeout=30)    # a cluster still electing after the heal
+    """
+
+    def __init__(self, gen: Generator, timeout: float = 30.0, pause: float = 0.5):
+        self.gen, self.dt, self.pause = gen, int(timeout * SECOND), int(pause * SECOND)
+        self.deadline: int | None = None
+        self.out: dict[int | str, Op] = {}   # process -> the op it was given, not yet done
+        self.retries: list[Op] = []          # ops to give out again, each dated when due
+        self.exhausted = False
+        self.tries = 0
+
+    def op(self, ctx: GenContext) -> Answer:
+        if self.deadline is None:
+            self.deadline = ctx.time + self.dt
+        if self.retries:
+            o = self.retries.pop(0)
+        elif self.exhausted:
+            return PENDING if self.out else None
+        else:
+            nxt = self.gen.op(ctx)
+            if nxt is None:
+                self.exhausted = True
+                return PENDING if self.out or self.retries else None
+            if not isinstance(nxt, Op):
+                return nxt
+            o = nxt
+        self.out[ctx.process] = o
+        self.tries += 1
+        return o
+
+    def update(self, ctx: GenContext, event: Op) -> None:
+        update(self.gen, ctx, event)
+        if event.type == INVOKE:
+            return
+        o = self.out.pop(event.process, None)
+        if o is None or event.type == OK:
+            return
+        assert self.deadline is not None
+        due = max(ctx.time, event.time if event.time >= 0 else ctx.time) + self.pause
+        if due < self.deadline:
+            self.retries.append(o.with_(time=due))
+
+
+def until_ok(gen: Generator, timeout: float = 30.0, pause: float = 0.5) -> UntilOk:
+    return UntilOk(gen, timeout, pause)
+
+
+class WaitUntil:
+    """No ops until ``ready()`` says True, asked at most every ``poll`` s, or until
+    ``timeout`` s after this generator was first asked; then exhausted. ``ready`` runs on the
+    asking worker (under the runner's lock, so nothing else is asked meanwhile): use it
+    between phases, e.g. to wait for the db to have a leader again after the heal."""
+
+    def __init__(self, ready: Callable[[], bool], timeout: float, poll: float = 0.5):
+        self.ready, self.dt, self.poll = ready, int(timeout * SECOND), int(poll * SECOND)
+        self.deadline: int | None = None
+        self.next_poll = 0
+        self.done = False
+        self.polls = 0
+
+    def op(self, ctx: GenContext) -> Answer:
+        if self.done:
+            return None
+        if self.deadline is None:
+            self.deadline = ctx.time + self.dt
+            self.next_poll = ctx.time
+        if ctx.time >= self.deadline:
+            self.done = True
+            return None
+        if ctx.time >= self.next_poll:
+            self.polls += 1
+            self.next_poll = ctx.time + self.poll
+            if self.ready():
+                self.done = True
+                return None
+        return PENDING
+
+
+def wait_until(ready: Callable[[], bool], timeout: float, poll: float = 0.5) -> WaitUntil:
+    return WaitUntil(ready, timeout, poll)
+
+
 def phases(*gens: Generator) -> Then:
     """Run generators one after another; each phase starts only once every op of the
     previous phases has completed."""
@@ -493,4 +583,5 @@ __all__ = [
     "Delay", "Mix", "AnyOf", "Synchronize", "Then", "Sleep", "phases", "mix", "any_of",
     "limit", "time_limit", "stagger", "rate", "delay", "sleep", "then", "synchronize",
     "clients", "nemesis", "once", "repeat", "simulate", "update", "as_op", "FAIL",
+    "UntilOk", "until_ok", "WaitUntil", "wait_until",
 ]

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields, replace
@@ -206,36 +208,153 @@ def _json_default(o: Any) -> Any:
     return repr(o)
 
 
-def iter_jsonl(path: Path | str) -> Iterator[Op]:
-    """Read our history.jsonl. A torn last line (the harness died mid-write) is skipped; any
-    other malformed line raises HistoryFormatError naming file and line."""
+MAX_HISTORY_BYTES = 2 << 30  # 2 GiB: a bigger file is refused before it is read
+MAX_DEPTH = 200              # nesting of a value: deeper is refused (the checkers recurse)
+
+
+def check_history_file(path: Path | str, max_bytes: int = MAX_HISTORY_BYTES) -> int:
+    """The size of the history file at ``path``; HistoryFormatError (one line) if it is
+    not a regular file (a directory, /dev/zero, a FIFO), cannot be read, or is bigger than
+    ``max_bytes``. Every reader asks this before it reads a byte."""
     path = str(path)
-    with open(path, encoding="utf-8") as f:
-        lines = f.readlines()
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        raise HistoryFormatError(path, None, f"cannot read: {e.strerror or e}") from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = ("a directory" if stat.S_ISDIR(st.st_mode) else
+                "a FIFO" if stat.S_ISFIFO(st.st_mode) else
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else
+                "not a regular file")
+        raise HistoryFormatError(path, None, f"is {kind}; a history must be a regular file")
+    if st.st_size > max_bytes:
+        raise HistoryFormatError(path, None, f"is {st.st_size:,} bytes, over the limit of "
+                                             f"{max_bytes:,}; split it or raise the limit")
+    return st.st_size
+
+
+def nesting_depth(v: Any, limit: int = MAX_DEPTH) -> int:
+    """How deep lists and maps nest in ``v`` (a scalar: 0, ``[[1]]``: 2), counted level by
+    level without recursion and stopped past ``limit``."""
+    depth, level = 0, [v]
+    while level and depth <= limit:
+        boxes = [x for x in level if isinstance(x, (dict, list, tuple, set, frozenset))]
+        if not boxes:
+            break
+        depth += 1
+        level = [y for x in boxes for y in (x.values() if isinstance(x, dict) else x)]
+    return depth
+
+
+def _int_field(d: dict[str, Any], k: str) -> bool:
+    v = d.get(k)
+    return v is None or (type(v) is int)
+
+
+def iter_jsonl(path: Path | str, max_bytes: int = MAX_HISTORY_BYTES) -> Iterator[Op]:
+    """Read our history.jsonl, one op a line, in file order. A torn last line (the harness
+    died mid-write) is skipped; any other malformed line raises HistoryFormatError naming
+    file and line, what is wrong and what would be right.
+
+    Each line is a JSON object with ``type`` (invoke/ok/fail/info) and ``f`` (a string);
+    ``process`` is an integer or a string (absent: -1), ``time`` an integer. Values nest at
+    most MAX_DEPTH deep; a file over ``max_bytes``, or one that is not a regular file, is
+    refused before it is read.
+
+    ``index``: every line has one or none does (-1, what ``Op.to_dict`` writes for an op
+    never indexed, counts as none). None: ops are indexed in file order. All: each is a
+    non-negative integer (not a bool, not a float), no two alike; they may come in any
+    order (our HistoryWriter appends lines slightly out of index order; ``read_jsonl``
+    sorts them). Some lines with an index and some without, a repeated index, or one that
+    is not an integer is an error: re-sorting such a file would move ops silently."""
+    path = str(path)
+    check_history_file(path, max_bytes)
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.readlines()
+    except OSError as e:
+        raise HistoryFormatError(path, None, f"cannot read: {e.strerror or e}") from None
+    except UnicodeDecodeError as e:
+        raise HistoryFormatError(path, None, f"not UTF-8 text: {e.reason}") from None
+    indexed: bool | None = None  # decided by the first op: do lines carry an index?
+    first = 0                    # its line
+    seen: set[int] = set()
+    count = 0
     for n, line in enumerate(lines, 1):
         line = line.strip()
         if not line:
             continue
         try:
             d = json.loads(line)
-        except json.JSONDecodeError as e:
+        except ValueError as e:  # JSONDecodeError, or an integer of 5,000 digits
             if n == len(lines) and not lines[-1].endswith("\n"):
                 return  # torn final write
-            raise HistoryFormatError(path, n, f"not JSON: {e.msg}") from None
+            if not isinstance(e, json.JSONDecodeError):  # Python's int-string limit
+                raise HistoryFormatError(path, n, "a number too long to read (over "
+                                                  f"{sys.get_int_max_str_digits()} digits)"
+                                         ) from None
+            raise HistoryFormatError(path, n, f"not JSON: {e.msg}; each line must be one "
+                                              "JSON object") from None
+        except RecursionError:
+            raise HistoryFormatError(path, n, f"a value nests deeper than {MAX_DEPTH} "
+                                              "lists or maps") from None
         if not isinstance(d, dict):
-            raise HistoryFormatError(path, n, "expected a JSON object per line")
+            raise HistoryFormatError(path, n, "expected a JSON object per line, got "
+                                              f"{type(d).__name__}")
         t = d.get("type")
         if t not in TYPES:
-            raise HistoryFormatError(path, n, f"type must be one of invoke/ok/fail/info, got {t!r}")
-        if "f" not in d:
-            raise HistoryFormatError(path, n, "op has no 'f'")
-        yield Op.from_dict(d)
+            raise HistoryFormatError(path, n, f"type must be one of invoke/ok/fail/info, "
+                                              f"got {_short(t)}")
+        f_ = d.get("f")
+        if type(f_) is not str:
+            raise HistoryFormatError(path, n, "op has no 'f'" if "f" not in d else
+                                     f"'f' must be a string, got {_short(f_)}")
+        p = d.get("process", -1)
+        if type(p) is not int and type(p) is not str:
+            raise HistoryFormatError(path, n, f"'process' must be an integer or a string, "
+                                              f"got {_short(p)}")
+        if not _int_field(d, "time"):
+            raise HistoryFormatError(path, n, f"'time' must be an integer (ns), got "
+                                              f"{_short(d['time'])}")
+        i = d.get("index", -1)
+        if i is None:
+            i = -1
+        if type(i) is not int or i < -1:
+            raise HistoryFormatError(path, n, f"'index' must be a non-negative integer, "
+                                              f"got {_short(i)}")
+        has = i != -1
+        if indexed is None:
+            indexed, first = has, n
+        elif has != indexed:
+            raise HistoryFormatError(
+                path, n, f"{'an' if has else 'no'} 'index' here but "
+                         f"{'none' if has else 'one'} on line {first}: give every line an "
+                         "index or none")
+        if has:
+            if i in seen:
+                raise HistoryFormatError(path, n, f"index {i} appears twice; indices must "
+                                                  "be distinct")
+            seen.add(i)
+        if (line.count("[") + line.count("{") > MAX_DEPTH
+                and nesting_depth(d, MAX_DEPTH + 1) > MAX_DEPTH + 1):  # +1: the op map
+            raise HistoryFormatError(path, n, f"a value nests deeper than {MAX_DEPTH} "
+                                              "lists or maps")
+        op = Op.from_dict(d)
+        if not has:
+            op = op.with_(index=count)
+        count += 1
+        yield op
 
 
-def read_jsonl(path: Path | str) -> list[Op]:
+def _short(v: Any) -> str:
+    s = json.dumps(v, default=repr) if not isinstance(v, str) else repr(v)
+    return s if len(s) <= 40 else s[:37] + "..."
+
+
+def read_jsonl(path: Path | str, max_bytes: int = MAX_HISTORY_BYTES) -> list[Op]:
     """All ops of a history.jsonl in index order (concurrent writers may have appended lines
-    slightly out of order)."""
-    ops = list(iter_jsonl(path))
+    slightly out of order); see ``iter_jsonl`` for what a line may hold."""
+    ops = list(iter_jsonl(path, max_bytes))
     if any(ops[i].index > ops[i + 1].index for i in range(len(ops) - 1)):
         ops.sort(key=lambda o: o.index)
     return ops

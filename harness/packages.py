@@ -17,9 +17,10 @@ from __future__ import annotations
 from typing import Protocol, runtime_checkable
 
 from harness import generators as g
-from harness.api import Context, Nemesis, Package, Prepares
+from harness.api import Context, Nemesis, Package, Prepares, describe_options
 from harness.errors import NemesisError
 from harness.history import Op
+from harness.options import Opt
 
 
 @runtime_checkable
@@ -39,6 +40,12 @@ class ComposedNemesis:
             for start, stop in p.faults.items():
                 self.by_f[start] = p.nemesis
                 self.by_f[stop] = p.nemesis
+
+    def declared_options(self) -> list[Opt]:
+        """Every package's options (harness.api.HasOptions), for the ``all`` package (the
+        runtime checks the packages a test lists one by one, before composing them)."""
+        described = [describe_options(p) for p in self.packages]
+        return [o for d in described for o in (d or ())]
 
     def prepare(self, ctx: Context) -> None:
         for p in self.packages:

@@ -1,10 +1,12 @@
 """The "none" nemesis package: no faults. Useful as a baseline run."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from harness.api import Context, Package
 from harness.history import INFO, Op
+from harness.options import Opt
 
 
 class NoopNemesis:
@@ -16,6 +18,9 @@ class NoopNemesis:
 
     def teardown(self, ctx: Context) -> None:
         pass
+
+    def declared_options(self) -> Sequence[Opt]:
+        return ()
 
 
 def noop_package(**_: Any) -> Package:

@@ -35,9 +35,9 @@ from harness import generators as g
 from harness.api import Context, Package
 from harness.errors import ConfigError, NemesisError
 from harness.history import Op
-from harness.options import option
+from harness.options import Opt, OptEnv, at_least, between, option
 from nemeses.common import Cycle, Dispatcher, describe_nodes, on_nodes, sort_nodes
-from nemeses.targets import Choice, select, targets_option
+from nemeses.targets import Choice, select, targets_opt, targets_option
 
 LOSS_CHAIN = "SPLITBRAIN-LOSS"
 BEHAVIOURS = ("loss", "bandwidth", "delay", "duplicate", "reorder")
@@ -127,6 +127,9 @@ class PacketNemesis:
 
     def prepare(self, ctx: Context) -> None:
         self.configure(ctx)
+
+    def declared_options(self) -> tuple[Opt, ...]:
+        return OPTIONS
 
     def setup(self, ctx: Context) -> None:
         self.faults.open()
@@ -242,6 +245,31 @@ def _number(ctx: Context, key: str, default: float, lo: float | None = None,
         raise ConfigError(f"option packet_{key}={value!r}: give a number in "
                           f"[{lo:g}, {hi if hi is not None else 'inf'}]")
     return value
+
+
+def _tc_word(value: Any, env: OptEnv) -> str | None:
+    if re.fullmatch(r"[0-9.]+[a-zA-Z]*", str(value)):
+        return None
+    return "a tc size/rate/time like 1mbit, 32kbit, 400ms"
+
+
+def _p(name: str, typ: Any, default: Any, help: str, check: Any) -> Opt:
+    return Opt(name, typ, default, help, check=check, prefix="packet")
+
+
+OPTIONS: tuple[Opt, ...] = (
+    Opt("packet", list, None, "the behaviour, or a list to draw from (default: loss, "
+        "bandwidth)", choices=BEHAVIOURS),
+    targets_opt("packet", "random"),
+    _p("loss", float, 0.3, "the probability a packet is dropped", between(0, 1)),
+    _p("rate", str, "1mbit", "tbf rate (bandwidth)", _tc_word),
+    _p("burst", str, "32kbit", "tbf burst (bandwidth)", _tc_word),
+    _p("latency", str, "400ms", "tbf latency (bandwidth)", _tc_word),
+    _p("delay_ms", float, 100.0, "netem delay in ms (delay, reorder)", at_least(0)),
+    _p("jitter_ms", float, 20.0, "netem jitter in ms (delay)", at_least(0)),
+    _p("duplicate", float, 0.05, "netem duplicate probability", between(0, 1)),
+    _p("reorder", float, 0.25, "netem reorder probability", between(0, 1)),
+)
 
 
 def packet_package(*, interval: float = 5.0, seed: int = 0, lenient: bool = False) -> Package:

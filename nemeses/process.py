@@ -4,7 +4,8 @@
     kill    SIGKILL it, later start it again      (the db must be Killable; data is kept)
 
 Targets (targets.py): option ``pause_targets`` / ``kill_targets`` / ``targets``; default
-"one". A db without the capability is one ConfigError line at prepare/setup, unless the
+one of one, minority, majority, all, and primaries when the db names them, drawn per fault.
+A db without the capability is one ConfigError line at prepare/setup, unless the
 package was built lenient (the ``all`` package), which then just drops that fault.
 
 Ops:  {"f": "start-pause"} -> info {"nodes": ["n2"], "targets": "one",
@@ -20,17 +21,16 @@ signal is sent, so an op cut short still gets healed), and is idempotent.
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from harness import generators as g
 from harness.api import Context, Killable, Package, Pausable
 from harness.errors import ConfigError, NemesisError
 from harness.history import Op
+from harness.options import Opt
 from nemeses.common import Cycle, Dispatcher, describe_nodes, on_nodes, sort_nodes
-from nemeses.targets import Choice, parse_targets, select, targets_option
-
-DEFAULT_TARGETS = "one"
+from nemeses.targets import Choice, default_targets, select, targets_opt, targets_option
 
 
 class _ProcessNemesis:
@@ -71,7 +71,7 @@ class _ProcessNemesis:
                 raise ConfigError(msg)
             self.faults.disable(ctx, msg)
             return
-        self.choices = targets_option(ctx, self.kind, DEFAULT_TARGETS)
+        self.choices = targets_option(ctx, self.kind)
 
     def prepare(self, ctx: Context) -> None:
         self.configure(ctx)
@@ -84,6 +84,9 @@ class _ProcessNemesis:
     def invoke(self, ctx: Context, op: Op) -> Op:
         return self.faults.invoke(ctx, op)
 
+    def declared_options(self) -> Sequence[Opt]:
+        return (targets_opt(self.kind),)
+
     def _start(self, ctx: Context, value: Any) -> dict[str, Any]:
         if isinstance(value, dict) and value.get("nodes"):
             nodes = sort_nodes(ctx, [str(n) for n in value["nodes"]])
@@ -94,7 +97,7 @@ class _ProcessNemesis:
         else:
             if self.choices is None:
                 self.configure(ctx)
-            choices = self.choices or parse_targets(DEFAULT_TARGETS, list(ctx.nodes))
+            choices = self.choices or default_targets(ctx)
             nodes, how = select(ctx, choices, self.rng)
         # Recorded before the signal: if this op is cut short, teardown still heals them.
         self.affected |= set(nodes)

@@ -11,7 +11,9 @@ A target spec is one of
     random     a random non-empty subset
 
 or explicit nodes, "n1,n3". Option ``targets`` (or ``<kind>_targets``, e.g.
-``pause_targets``) takes one spec or a list of them, one picked at random per op:
+``pause_targets``) takes one spec or a list of them, one picked at random per op. Without it,
+pause, kill and clock draw from one, minority, majority, all, and primaries when the db names
+its primaries (``default_targets``; Jepsen's nemesis.combined does the same):
 
     --option pause_targets=majority
     --option 'kill_targets=["one", "n1,n2"]'
@@ -31,11 +33,16 @@ from typing import Any
 
 from harness.api import Context, HasPrimaries
 from harness.errors import ConfigError
-from harness.options import as_list, lookup
+from harness.options import Opt, OptEnv, as_list, lookup
 from nemeses.common import sort_nodes
 
 SPECS = ("one", "minority", "majority", "all", "primaries", "random")
 Choice = str | tuple[str, ...]
+# The default of pause, kill and clock (Jepsen's nemesis.combined db-nodes): a size drawn
+# afresh per fault, and the primaries when the db can name them, so a fault that only bites
+# a leader (a paused lease holder) is not left to a 1-in-n draw.
+DEFAULT_CHOICES: tuple[Choice, ...] = ("one", "minority", "majority", "all")
+DEFAULT_WITH_PRIMARIES: tuple[Choice, ...] = ("one", "primaries", "minority", "majority", "all")
 
 
 def parse_targets(value: Any, nodes: list[str], *, what: str = "targets") -> list[Choice]:
@@ -66,15 +73,48 @@ def parse_targets(value: Any, nodes: list[str], *, what: str = "targets") -> lis
     return out
 
 
-def targets_option(ctx: Context, kind: str, default: Any) -> list[Choice]:
-    """The ``<kind>_targets`` / ``targets`` option of this test, validated."""
+def default_targets(ctx: Context) -> list[Choice]:
+    """What a fault hits when no ``targets`` option says: one of one, minority, majority and
+    all, drawn per fault, and primaries among them when the db names its primaries
+    (HasPrimaries)."""
+    return list(DEFAULT_WITH_PRIMARIES if isinstance(ctx.db, HasPrimaries)
+                else DEFAULT_CHOICES)
+
+
+def targets_option(ctx: Context, kind: str, default: Any = None) -> list[Choice]:
+    """The ``<kind>_targets`` / ``targets`` option of this test, validated; without one,
+    ``default``, or (None) ``default_targets(ctx)``."""
     found, raw = lookup(ctx.options, "targets", prefix=kind)
+    if not found and default is None:
+        return default_targets(ctx)
     value = raw if found else default
     choices = parse_targets(value, list(ctx.nodes), what=f"{kind}_targets")
     if "primaries" in choices and not isinstance(ctx.db, HasPrimaries):
         raise ConfigError(f"option {kind}_targets=primaries needs a db that names its "
                           f"primaries (HasPrimaries); db {_db_name(ctx)} does not")
     return choices
+
+
+def targets_opt(kind: str, default: str | None = None) -> Opt:
+    """The declaration of option ``<kind>_targets`` / ``targets`` (harness.options.Opt):
+    checked against the test's nodes and, for primaries, its db."""
+    shown = default or "one/minority/majority/all, and primaries when the db names them"
+    return Opt("targets", object, default, f"which nodes a {kind} fault hits: one of "
+               f"{', '.join(SPECS)}, nodes like n1,n3, or a list to draw from (default: "
+               f"{shown})", check=_check_targets, prefix=kind)
+
+
+def _check_targets(value: Any, env: OptEnv) -> str | None:
+    nodes = list(env.nodes)
+    try:
+        choices = parse_targets(value, nodes)
+    except ConfigError:
+        like = ",".join(nodes[:2]) or "n1,n2"
+        return f"one of {', '.join(SPECS)}, or nodes of this test like {like}"
+    if "primaries" in choices and env.db is not None and not isinstance(env.db, HasPrimaries):
+        name = getattr(env.db, "name", type(env.db).__name__)
+        return f"a target other than primaries: db {name} does not name its primaries"
+    return None
 
 
 def pick(choice: Choice, nodes: list[str], rng: random.Random,

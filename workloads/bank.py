@@ -29,7 +29,15 @@ from checkers.exceptions import UnhandledExceptionsChecker
 from harness import generators as g
 from harness.api import KV, Checker, Context, StoreError
 from harness.history import FAIL, OK, Op
-from workloads.kv import KVOpClient, KVWorkload, error_name, unknown_f
+from harness.options import Opt, at_least
+from workloads.kv import (
+    FINAL_READ_OPT,
+    KVOpClient,
+    KVWorkload,
+    error_name,
+    read_ratio_opt,
+    unknown_f,
+)
 
 __all__ = ["BankClient", "BankGen", "BankWorkload"]
 
@@ -86,6 +94,10 @@ class BankWorkload(KVWorkload):
     max_amount (5), read_ratio (0.3)."""
 
     name = "bank"
+    declared = (Opt("accounts", int, 5, "how many accounts", check=at_least(1)),
+                Opt("initial", int, 10, "each account's starting balance", check=at_least(0)),
+                Opt("max_amount", int, 5, "the largest transfer", check=at_least(1)),
+                read_ratio_opt(0.3), FINAL_READ_OPT)
 
     def _accounts(self, ctx: Context) -> tuple[int, int]:
         return self.opt(ctx, "accounts", 5), self.opt(ctx, "initial", 10)
@@ -100,7 +112,7 @@ class BankWorkload(KVWorkload):
                        read_ratio=self.opt(ctx, "read_ratio", 0.3))
 
     def final_generator(self, ctx: Context) -> g.Generator | None:
-        return g.once({"f": "read"})
+        return self.until_ok(ctx, g.once({"f": "read"}))
 
     def checkers(self, ctx: Context) -> dict[str, Checker]:
         n, initial = self._accounts(ctx)

@@ -15,7 +15,16 @@ from checkers.exceptions import UnhandledExceptionsChecker
 from harness import generators as g
 from harness.api import Checker, Context, KVIncr
 from harness.history import OK, Op
-from workloads.kv import KVOpClient, KVWorkload, final_reads, unknown_f
+from harness.options import Opt, at_least
+from workloads.kv import (
+    FINAL_READ_OPT,
+    KVOpClient,
+    KVWorkload,
+    final_reads,
+    keys_opt,
+    read_ratio_opt,
+    unknown_f,
+)
 
 __all__ = ["CounterClient", "CounterGen", "CounterWorkload"]
 
@@ -50,6 +59,9 @@ class CounterWorkload(KVWorkload):
     name = "counter"
     client_class = CounterClient
     needs = KVIncr
+    declared = (keys_opt(1), read_ratio_opt(0.3),
+                Opt("max_delta", int, 5, "the largest increment", check=at_least(1)),
+                FINAL_READ_OPT)
 
     def generator(self, ctx: Context) -> CounterGen:
         return CounterGen(keys=self.opt(ctx, "keys", 1),
@@ -57,7 +69,7 @@ class CounterWorkload(KVWorkload):
                           max_delta=self.opt(ctx, "max_delta", 5))
 
     def final_generator(self, ctx: Context) -> g.Generator | None:
-        return final_reads(self.opt(ctx, "keys", 1))
+        return self.until_ok(ctx, final_reads(self.opt(ctx, "keys", 1)))
 
     def checkers(self, ctx: Context) -> dict[str, Checker]:
         return {"counter": CounterChecker(), "exceptions": UnhandledExceptionsChecker()}

@@ -12,16 +12,34 @@ generators.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Generic, TypeVar
 
 from harness import generators as g
 from harness.api import KV, Context, HasKV, StoreError
 from harness.errors import ConfigError
 from harness.history import FAIL, INFO, Op
-from harness.options import option
+from harness.options import Opt, at_least, between, option
 
 T = TypeVar("T")
 K = TypeVar("K", bound=KV)
+
+FINAL_READ_TIMEOUT = 30.0  # s: how long final reads are retried until each is ok
+RETRY_PAUSE = 0.5          # s between two tries of one final read
+
+
+def keys_opt(default: int) -> Opt:
+    return Opt("keys", int, default, "how many keys the ops spread over", check=at_least(1))
+
+
+def read_ratio_opt(default: float) -> Opt:
+    return Opt("read_ratio", float, default, "the share of reads among the ops",
+               check=between(0, 1))
+
+
+FINAL_READ_OPT = Opt("final_read_timeout", float, FINAL_READ_TIMEOUT,
+                     "seconds to retry the final reads until each is ok (0: one try)",
+                     check=at_least(0))
 
 
 class KVWorkload:
@@ -31,6 +49,7 @@ class KVWorkload:
     name = "kv"
     client_class: type[KVOpClient[Any]]
     needs: type | None = None  # KVIncr, KVAppend or KVAdd (harness.api): checked per client
+    declared: tuple[Opt, ...] = ()  # the options it reads (harness.api.HasOptions)
 
     def __init__(self, **opts: Any):
         self.opts = opts
@@ -38,8 +57,18 @@ class KVWorkload:
     def client(self, ctx: Context, process: int, node: str) -> KVOpClient[Any]:
         return self.client_class(self.connect(ctx, node))
 
+    def declared_options(self) -> Sequence[Opt]:
+        return self.declared
+
     def opt(self, ctx: Context, key: str, default: T) -> T:
         return option(ctx.options, key, default, given=self.opts)
+
+    def until_ok(self, ctx: Context, gen: g.Generator) -> g.UntilOk:
+        """``gen`` (final reads) with every op that did not complete ok re-issued, 0.5 s
+        apart, for up to option ``final_read_timeout`` s (30): right after the heal a correct
+        cluster may still be electing, and the checkers need each key's final state."""
+        return g.until_ok(gen, timeout=self.opt(ctx, "final_read_timeout",
+                                                FINAL_READ_TIMEOUT), pause=RETRY_PAUSE)
 
     def connect(self, ctx: Context, node: str) -> KV:
         """A new client of the db on ``node``: ``ctx.db.kv(ctx, node)``."""

@@ -19,7 +19,16 @@ from checkers.lost_update import LostUpdateChecker
 from harness import generators as g
 from harness.api import Checker, Context, KVAppend
 from harness.history import OK, Op
-from workloads.kv import FreshValueGen, KVOpClient, KVWorkload, final_reads, unknown_f
+from workloads.kv import (
+    FINAL_READ_OPT,
+    FreshValueGen,
+    KVOpClient,
+    KVWorkload,
+    final_reads,
+    keys_opt,
+    read_ratio_opt,
+    unknown_f,
+)
 
 __all__ = ["AppendClient", "AppendGen", "LostUpdateWorkload"]
 
@@ -48,12 +57,13 @@ class LostUpdateWorkload(KVWorkload):
     name = "lost-update"
     client_class = AppendClient
     needs = KVAppend
+    declared = (keys_opt(5), read_ratio_opt(0.1), FINAL_READ_OPT)
 
     def generator(self, ctx: Context) -> AppendGen:
         return AppendGen(keys=self.opt(ctx, "keys", 5), read_ratio=self.opt(ctx, "read_ratio", 0.1))
 
     def final_generator(self, ctx: Context) -> g.Generator | None:
-        return final_reads(self.opt(ctx, "keys", 5))
+        return self.until_ok(ctx, final_reads(self.opt(ctx, "keys", 5)))
 
     def checkers(self, ctx: Context) -> dict[str, Checker]:
         return {"lost-update": LostUpdateChecker(updates=("append",)),

@@ -21,7 +21,8 @@ from checkers.linearizable import LinearizableChecker
 from harness import generators as g
 from harness.api import KV, Checker, Context
 from harness.history import FAIL, OK, Op
-from workloads.kv import KVOpClient, KVWorkload, unknown_f
+from harness.options import Opt, at_least
+from workloads.kv import FINAL_READ_OPT, KVOpClient, KVWorkload, keys_opt, unknown_f
 
 
 class RegisterClient(KVOpClient[KV]):
@@ -104,6 +105,10 @@ class RegisterWorkload(KVWorkload):
 
     name = "register"
     client_class = RegisterClient
+    declared = (keys_opt(5),
+                Opt("ops_per_key", int, 200, "ops on a key before a fresh key replaces it",
+                    check=at_least(1)),
+                FINAL_READ_OPT)
 
     def __init__(self, **opts: Any):
         super().__init__(**opts)
@@ -117,7 +122,7 @@ class RegisterWorkload(KVWorkload):
     def final_generator(self, ctx: Context) -> g.Generator | None:
         if self._gen is None:
             return None
-        return FinalReads(self._gen)
+        return self.until_ok(ctx, FinalReads(self._gen))
 
     def checkers(self, ctx: Context) -> dict[str, Checker]:
         return {"linearizable": LinearizableChecker(model="cas-register")}

@@ -15,7 +15,17 @@ from checkers.sets import SetChecker, SetFullChecker
 from harness import generators as g
 from harness.api import Checker, Context, KVAdd
 from harness.history import OK, Op
-from workloads.kv import FreshValueGen, KVOpClient, KVWorkload, final_reads, unknown_f
+from harness.options import Opt
+from workloads.kv import (
+    FINAL_READ_OPT,
+    FreshValueGen,
+    KVOpClient,
+    KVWorkload,
+    final_reads,
+    keys_opt,
+    read_ratio_opt,
+    unknown_f,
+)
 
 __all__ = ["SetClient", "SetGen", "SetWorkload"]
 
@@ -44,12 +54,15 @@ class SetWorkload(KVWorkload):
     name = "set"
     client_class = SetClient
     needs = KVAdd
+    declared = (keys_opt(3), read_ratio_opt(0.2),
+                Opt("linearizable", bool, False, "report stale reads as errors (set-full)"),
+                FINAL_READ_OPT)
 
     def generator(self, ctx: Context) -> SetGen:
         return SetGen(keys=self.opt(ctx, "keys", 3), read_ratio=self.opt(ctx, "read_ratio", 0.2))
 
     def final_generator(self, ctx: Context) -> g.Generator | None:
-        return final_reads(self.opt(ctx, "keys", 3))
+        return self.until_ok(ctx, final_reads(self.opt(ctx, "keys", 3)))
 
     def checkers(self, ctx: Context) -> dict[str, Checker]:
         lin = self.opt(ctx, "linearizable", False)

@@ -9,15 +9,17 @@ checkers.formats.ednread reads any other form (its own small tokenizer, then edn
 """
 from __future__ import annotations
 
+from itertools import repeat
 from typing import Any
 
 from checkers.formats.ednjson import NOT_READ, read_simple_lines
 from checkers.formats.ednread import EDNError, NotSimple, read_all, read_form, read_leading
 from checkers.formats.independent import short, split_tuple
+from checkers.values import Keyword, Symbol
 from harness.errors import HistoryFormatError
-from harness.history import NEMESIS, TYPES, Op
+from harness.history import MAX_DEPTH, NEMESIS, TYPES, Op, nesting_depth
 
-__all__ = ["read_edn"]
+__all__ = ["op_map", "read_edn"]
 
 _STANDARD = ("index", "time", "type", "process", "f", "key", "value", "error")
 
@@ -37,16 +39,33 @@ def read_edn(path: str, text: str, independent: bool = False) -> list[Op]:
         for i, v in enumerate(values):
             if v is NOT_READ:
                 try:
-                    values[i] = _fast_map(body[i])
+                    values[i] = op_map(_fast_map(body[i]))
                 except NotSimple:
-                    values[i] = read_form(body[i])
+                    values[i] = op_map(read_form(body[i]))
     except EDNError:
         slow = _slow_maps(path, text, lines)
         nums, values = [n for n, _ in slow], [v for _, v in slow]
+    else:
+        _check_depth(path, nums, body, values)
     ops = _ops_from_maps(path, nums, values, independent)
     if not ops:
         raise HistoryFormatError(path, None, "no ops in this EDN history")
     return ops
+
+
+def _check_depth(path: str, nums: list[int] | range, body: list[str],
+                 values: list[Any]) -> None:
+    """HistoryFormatError for a value nested deeper than MAX_DEPTH (the JSON path reads
+    what ``json`` reads, ~1,000 deep; the checkers recurse). Only lines with more than
+    MAX_DEPTH brackets are looked at, found by C-speed counts."""
+    for ch in "[{(":
+        counts = list(map(str.count, body, repeat(ch, len(body))))
+        if not counts or max(counts) <= MAX_DEPTH:
+            continue
+        for i, c in enumerate(counts):
+            if c > MAX_DEPTH and nesting_depth(values[i], MAX_DEPTH + 1) > MAX_DEPTH + 1:
+                raise HistoryFormatError(path, nums[i] or None, f"a value nests deeper than "
+                                                               f"{MAX_DEPTH} lists or maps")
 
 
 def _body(lines: list[str]) -> tuple[list[int] | range, list[str]]:
@@ -66,6 +85,24 @@ def _body(lines: list[str]) -> tuple[list[int] | range, list[str]]:
 
 
 _RECORDS = ("#jepsen.history.Op{", "#knossos.op.Op{")
+_NAMED = frozenset(("type", "f", "process", "error"))
+
+
+def op_map(m: Any) -> Any:
+    """An EDN op map with its keys as strings (``:type`` -> ``"type"``) and the keywords
+    that name its type, f, process and error as strings (``:ok`` -> ``"ok"``, ``:nemesis``
+    -> ``"nemesis"``); every other value keeps its EDN types (a ``:value :a`` stays the
+    keyword, not the string "a"). Anything but a map is returned as it is."""
+    if type(m) is not dict:
+        return m
+    out: dict[Any, Any] = {}
+    for k, v in m.items():
+        if type(k) is Keyword or type(k) is Symbol:
+            k = k.name
+        if k in _NAMED and (type(v) is Keyword or type(v) is Symbol):
+            v = v.name
+        out[k] = v
+    return out
 
 
 def _untag(line: str) -> str:
@@ -93,8 +130,8 @@ def _ops_from_maps(path: str, nums: list[int] | range, maps: list[Any],
         get = m.get
         t, f, p = get("type"), get("f"), get("process", -1)
         index, time = get("index", i), get("time", -1)
-        if (t not in TYPES or f is None or type(index) is not int or type(time) is not int
-                or (type(p) is not int and p != NEMESIS)):
+        if (type(t) is not str or t not in TYPES or f is None or type(index) is not int
+                or type(time) is not int or (type(p) is not int and p != NEMESIS)):
             op = _op_from_map(path, n, m, i)  # raises, or an odd but legal op
             append(split_tuple(path, op) if independent else op)
             continue
@@ -150,7 +187,7 @@ def _slow_maps(path: str, text: str, lines: list[str]) -> list[tuple[int, Any]]:
         raise HistoryFormatError(path, _locate(text, lines, e), e.reason) from None
     if len(forms) == 1 and isinstance(forms[0], list):
         forms = forms[0]
-    return [(0, f) for f in forms]
+    return [(0, op_map(f)) for f in forms]
 
 
 def _locate(text: str, lines: list[str], e: EDNError) -> int | None:
@@ -169,17 +206,17 @@ def _op_from_map(path: str, line: int, m: Any, position: int) -> Op:
     if not isinstance(m, dict):
         raise HistoryFormatError(path, where, f"expected an op map, got {short(m)}")
     t, f = m.get("type"), m.get("f")
-    if t not in TYPES:
+    if type(t) is not str or t not in TYPES:
         raise HistoryFormatError(path, where, f"op :type must be one of :invoke :ok :fail "
                                               f":info, got {short(t)}")
     if f is None:
         raise HistoryFormatError(path, where, "op has no :f")
     process = m.get("process", -1)
-    if not isinstance(process, int) and process != NEMESIS:
+    if type(process) is not int and process != NEMESIS:
         raise HistoryFormatError(path, where, f"op :process must be an integer or :nemesis, "
                                               f"got {short(process)}")
     index, time = m.get("index", position), m.get("time", -1)
-    if not isinstance(index, int) or not isinstance(time, int):
+    if type(index) is not int or type(time) is not int:
         raise HistoryFormatError(path, where, "op :index and :time must be integers")
     extra = {str(k): v for k, v in m.items() if k not in _STANDARD} or None
     if time < 0 and line:

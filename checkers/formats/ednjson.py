@@ -10,7 +10,10 @@ passes of ``str.replace`` and ``re.sub`` over the joined text, into
 
     {"type":"invoke", "f":"cas", "value":[72,[null,1]], "time":247294, "process":2, "index":0}
 
-and read by one ``json.loads``: no Python code runs per token (strings are set aside
+(keywords in values are marked, ``"\\u0000a"``, and become checkers.values.Keyword after
+the load: ``:a`` is not the string ``"a"``; a line with a nested map is left to the general
+reader, whose keys would otherwise come out as strings) and read by one ``json.loads``: no
+Python code runs per token (strings are set aside
 during the rewrite and put back: EDN's string escapes are JSON's). The rewrite is only ever
 *checked* by JSON's strictness: anything it does not cover (a map printed without commas,
 a symbol, a ratio, a non-keyword map key, an odd space) comes out as invalid JSON, and that
@@ -26,6 +29,7 @@ from collections import Counter
 from typing import Any
 
 from checkers.forked import can_fork, in_two
+from checkers.values import Keyword
 
 __all__ = ["NOT_READ", "read_simple_lines"]
 
@@ -43,11 +47,17 @@ PARALLEL_MIN_CHARS = 8 << 20  # below this a second process costs more than it s
 
 
 def _quote(m: re.Match[str]) -> str:
-    return '"' + m[0][1:] + '"'
+    return '"\\u0000' + m[0][1:] + '"'  # marked: a keyword, not a string (see _unmark)
+
+
+_NAMED = frozenset(("type", "f", "process", "error"))  # their keywords are names: strings
+_MARKED = "\\u0000"  # how a keyword value is marked in the JSON text (a NUL prefix)
 
 
 def _simple(line: str) -> bool:
-    return line[:1] == "{" and line[-1:] == "}" and "#" not in line
+    # One map, no nested map (its keyword keys would come out as strings), no tag.
+    return (line[:1] == "{" and line[-1:] == "}" and "#" not in line
+            and line.count("{") == 1)
 
 
 def read_simple_lines(lines: list[str]) -> list[Any]:
@@ -55,8 +65,11 @@ def read_simple_lines(lines: list[str]) -> list[Any]:
     out: list[Any] = [NOT_READ] * len(lines)
     text = "\n".join(lines)
     n = len(lines)
+    if "\x00" in text or "\\u0000" in text:
+        return out  # a NUL of its own would read as our keyword mark: the general reader
     if ("#" not in text and text[:1] == "{" and text[-1:] == "}"
-            and text.count("\n{") == n - 1 and text.count("}\n") == n - 1):
+            and text.count("\n{") == n - 1 and text.count("}\n") == n - 1
+            and text.count("{") == n):
         picked: list[int] | range = range(n)  # every line is a candidate (the usual case)
     else:
         picked = [i for i, ln in enumerate(lines) if _simple(ln)]
@@ -68,13 +81,37 @@ def read_simple_lines(lines: list[str]) -> list[Any]:
         return out
     try:
         values = json.loads("[" + js.replace("\n", ",") + "]")
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a value nested 1,000 deep
         values = [_loads(t) for t in js.split("\n")]
     if len(values) != len(picked):  # cannot happen: one JSON value a line
         return out
+    if _MARKED in js:  # keyword values: back to Keyword (or to names, see _unmark_op)
+        for k, ln in enumerate(js.split("\n")):
+            if _MARKED in ln:
+                values[k] = _unmark_op(values[k])
     for i, v in zip(picked, values):
         out[i] = v
     return out
+
+
+def _unmark_op(m: Any) -> Any:
+    """A line's map with its marked keyword values as checkers.formats.edn.op_map makes
+    them: names (plain strings) for type, f, process and error, Keyword elsewhere."""
+    if type(m) is not dict:
+        return _unmark(m)
+    return {k: (v[1:] if k in _NAMED and type(v) is str and v[:1] == "\x00" else _unmark(v))
+            for k, v in m.items()}
+
+
+def _unmark(v: Any) -> Any:
+    t = type(v)
+    if t is str:
+        return Keyword(v[1:]) if v[:1] == "\x00" else v
+    if t is list:
+        return [_unmark(x) for x in v]
+    if t is dict:
+        return {_unmark(k): _unmark(x) for k, x in v.items()}
+    return v
 
 
 def _to_json(text: str) -> str | None:
@@ -121,7 +158,7 @@ def _rewrite(text: str) -> str:
     head, tail = text[:1 << 20], text[-(1 << 20):]
     pairs = _PAIR.findall(head)
     for (pre, k, v, end), n in Counter(pairs).items():
-        if n * 100 >= len(pairs):
+        if n * 100 >= len(pairs) and k in _NAMED:  # a :value :a stays a (marked) keyword
             text = text.replace(f"{pre}:{k} :{v}{end}", f'{pre}"{k}":"{v}"{end}')
     keys = set(_KEY.findall(head)) | set(_KEY.findall(tail))
     text = text.replace("{:", '{"').replace(", :", ', "')
@@ -135,5 +172,5 @@ def _rewrite(text: str) -> str:
 def _loads(line: str) -> Any:
     try:
         return json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # left to the general reader, which says why
         return NOT_READ

@@ -1,11 +1,15 @@
 """EDN values as plain Python: a fast reader for simple forms, edn_format for everything else.
 
-Jepsen writes histories and logs in EDN. We want plain values out of it: keywords become
-strings without the colon (``:ok`` -> ``"ok"``), ``nil`` -> None, vectors and lists -> lists,
-maps -> dicts, sets -> frozensets, symbols -> strings.
+Jepsen writes histories and logs in EDN. We want plain values out of it, but no two EDN
+values that Clojure's ``=`` tells apart may come out equal: keywords become
+checkers.values.Keyword (``:ok`` -> ``Keyword("ok")``, printed ``:ok``, never equal to the
+string ``"ok"``), symbols Symbol, ``nil`` -> None, vectors and lists -> lists, maps -> dicts,
+sets -> frozensets. (The history reader, checkers.formats.edn, turns the keywords that name
+an op's fields and its type, f and process into plain strings.)
 
-    read_form('{:process 0, :type :ok, :f :cas, :value [3 0]}')
-    -> {"process": 0, "type": "ok", "f": "cas", "value": [3, 0]}
+    read_form('{:process 0, :type :ok, :f :cas, :value [3 :a]}')
+    -> {Keyword("process"): 0, Keyword("type"): Keyword("ok"), Keyword("f"): Keyword("cas"),
+        Keyword("value"): [3, Keyword("a")]}
 
 ``read_form`` first tries a small tokenizer that knows only what Jepsen ops are made of
 (maps, vectors, lists, strings, numbers, keywords, nil, booleans); anything else (tags, sets,
@@ -22,6 +26,9 @@ from decimal import Decimal
 from typing import Any
 
 import edn_format  # untyped: pyproject's mypy overrides ignore its missing stubs
+
+from checkers.values import FrozenMap, Keyword, Symbol
+from harness.history import MAX_DEPTH, nesting_depth
 
 __all__ = ["EDNError", "NotSimple", "from_edn", "read_all", "read_form", "read_leading"]
 
@@ -77,18 +84,23 @@ def _atom(t: str) -> Any:
     if c == ":":
         if len(t) == 1:
             raise NotSimple
-        return t[1:]
+        return Keyword(t[1:])
     if c.isdigit() or (c in "+-" and len(t) > 1 and t[1].isdigit()):
         if _INT.fullmatch(t):
-            return int(t.rstrip("N"))
+            try:
+                return int(t.rstrip("N"))
+            except ValueError:  # Python's int-string limit
+                raise EDNError(f"a number too long to read ({len(t)} digits)") from None
         if _FLOAT.fullmatch(t):
             return float(t)
         raise NotSimple  # ratios, 1.5M, hex: rare enough for the slow path
-    return t  # a symbol
+    return Symbol(t)
 
 
-def _parse(text: str, pos: int) -> tuple[Any, int]:
+def _parse(text: str, pos: int, depth: int = 0) -> tuple[Any, int]:
     """One form starting at ``pos``; returns it and the offset just after it."""
+    if depth > MAX_DEPTH:
+        raise EDNError(f"a value nests deeper than {MAX_DEPTH} lists or maps", pos)
     m = _TOKEN.match(text, pos)
     if m is None or m.end() == pos and not m.group(0):
         raise EDNError("unexpected end of input", pos)
@@ -111,7 +123,7 @@ def _parse(text: str, pos: int) -> tuple[Any, int]:
         if m.group(1) == close:
             end = m.end()
             break
-        item, end = _parse(text, end)
+        item, end = _parse(text, end, depth + 1)
         items.append(item)
     if bracket != "{":
         return items, end
@@ -156,11 +168,22 @@ def read_all(text: str) -> list[Any]:
     """Every form of ``text`` through edn_format (the general path), converted."""
     try:
         forms = edn_format.loads_all(text)
+        out = [from_edn(f) for f in forms]
     except edn_format.EDNDecodeError as e:
         raise EDNError(_edn_reason(e), _lexpos(e)) from None
     except NotImplementedError as e:  # edn_format's answer to an unknown #tag
         raise EDNError(str(e).replace("ImmutableDict(", "#").rstrip(")")) from None
-    return [from_edn(f) for f in forms]
+    except RecursionError:
+        raise EDNError(f"a value nests deeper than {MAX_DEPTH} lists or maps") from None
+    except (ValueError, TypeError, ArithmeticError, KeyError, AttributeError) as e:
+        # edn_format's own failures on odd input: a number of 5,000 digits (Python's
+        # int-string limit), a map key it cannot hash, a bad #inst, 1/0 ...
+        raise EDNError(f"cannot read: {str(e).split(';')[0][:80] or type(e).__name__}"
+                       ) from None
+    for v in out:
+        if nesting_depth(v, MAX_DEPTH + 1) > MAX_DEPTH + 1:  # +1: the op map
+            raise EDNError(f"a value nests deeper than {MAX_DEPTH} lists or maps")
+    return out
 
 
 def _edn_reason(e: Exception) -> str:
@@ -182,7 +205,7 @@ def _lexpos(e: Exception) -> int | None:
 def from_edn(v: Any) -> Any:
     """edn_format's values -> plain Python values (see the module docstring)."""
     if isinstance(v, edn_format.Keyword):
-        return v.name
+        return Keyword(v.name)
     if isinstance(v, str):
         return str(v)  # edn_format's Char is a str subclass
     if isinstance(v, (int, float, Decimal, datetime.datetime)) or v is None:
@@ -194,7 +217,7 @@ def from_edn(v: Any) -> Any:
     if isinstance(v, Sequence):  # edn_format's ImmutableList is a Sequence, not a list
         return [from_edn(x) for x in v]
     if isinstance(v, edn_format.Symbol):
-        return str(v)
+        return Symbol(str(v))
     return v
 
 
@@ -202,7 +225,7 @@ def _hashable(v: Any) -> Any:
     if isinstance(v, list):
         return tuple(_hashable(x) for x in v)
     if isinstance(v, dict):
-        return tuple(sorted((k, _hashable(x)) for k, x in v.items()))
+        return FrozenMap(frozenset((k, _hashable(x)) for k, x in v.items()))
     return v
 
 

@@ -33,6 +33,9 @@ def read_log(path: str, text: str) -> list[Op]:
         if m is None:
             continue
         proc, t, f, rest = m.groups()
+        if len(proc) > 18:  # past int64: no Jepsen process (and 5,000 digits past int())
+            raise HistoryFormatError(path, n, f"process {proc[:20]}... ({len(proc)} digits) "
+                                              "is not a process number")
         process: int | str = NEMESIS if proc == ":nemesis" else int(proc)
         value, error = log_value(path, n, rest or "nil", t, process)
         ops.append(Op(type=t, f=f, process=process, value=value, error=error,

@@ -94,7 +94,15 @@ def index_history(ops: list[Op], m: Model, source: str = "history") -> dict[Any,
     """Client ops by key (the model's partition; first-seen order), paired by THE pairing
     (harness.history.pair_positions). Raises HistoryFormatError for a history that does not
     pair up by Jepsen's rules."""
-    starts, ends = pair_positions(map(_PTF, ops))
+    try:
+        starts, ends = pair_positions(map(_PTF, ops))
+    except TypeError:  # a process that is a list or a map: no op of a history has one
+        bad = next((op for op in ops if not _hashable(op.process)), None)
+        if bad is None:
+            raise
+        raise bad_op(source, bad, f"op process must be an integer or a name, got "
+                                  f"{type(bad.process).__name__} "
+                                  f"{str(bad.process)[:40]}") from None
     calls: dict[Any, list[int]] = {}
     part = m.partition
     if m.by_key:  # the hot path: the key read inline, frozen only when it must be
@@ -117,6 +125,14 @@ def index_history(ops: list[Op], m: Model, source: str = "history") -> dict[Any,
 
 
 _PTF = attrgetter("process", "type", "f")
+
+
+def _hashable(v: Any) -> bool:
+    try:
+        hash(v)
+    except TypeError:
+        return False
+    return True
 
 
 def _exact(ops: list[Op], starts: list[int], ends: list[int | None]) -> bool:

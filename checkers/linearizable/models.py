@@ -59,6 +59,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from checkers.values import FrozenMap, Keyword, Symbol, Typed
 from harness.errors import ConfigError
 
 __all__ = ["APPEND", "CAS", "FN", "INVALID", "MODELS", "READ", "UNKNOWN", "WRITE", "Model",
@@ -85,25 +86,42 @@ class ModelError(ValueError):
 
 
 def freeze(v: Any) -> Any:
-    """A hashable copy: lists -> tuples, dicts -> sorted item tuples, sets -> frozensets."""
+    """A hashable copy whose ``==`` is Knossos's (Clojure ``=``) and JSON's: lists and
+    tuples -> tuples, maps -> FrozenMap, sets -> frozensets, and every scalar but an int,
+    a str, None, an EDN Keyword or Symbol -> Typed, which equals only a value of its own
+    type (``true != 1``, ``1.0 != 1``; see checkers.values). ints and strs pass untouched:
+    the common case costs one type test."""
     t = type(v)
-    if t is int or t is str or v is None:
+    if t is int or t is str or v is None or t in _EXACT:
         return v
-    if isinstance(v, (list, tuple)):
-        return tuple(freeze(x) for x in v)
+    if t is list or t is tuple:
+        return tuple([freeze(x) for x in v])
+    if t is bool or t is float:
+        return Typed(v)
     if isinstance(v, dict):
-        return tuple(sorted(((freeze(k), freeze(x)) for k, x in v.items()), key=repr))
+        return FrozenMap(frozenset([(freeze(k), freeze(x)) for k, x in v.items()]))
     if isinstance(v, (set, frozenset)):
-        return frozenset(freeze(x) for x in v)
+        return frozenset([freeze(x) for x in v])
+    if isinstance(v, (list, tuple)):
+        return tuple([freeze(x) for x in v])
+    if isinstance(v, int) and not isinstance(v, bool):
+        return int(v)  # an int subclass (an IntEnum) is its number
+    if isinstance(v, str):
+        return str(v)  # a str subclass is its text
     try:
         hash(v)
     except TypeError:
-        return repr(v)  # something exotic: compare it by its printed form
-    return v
+        return Typed(repr(v))  # something exotic: compare it by its printed form
+    return Typed(v)
+
+
+_EXACT = frozenset((Keyword, Symbol, Typed, FrozenMap, _Token))  # _Token: UNKNOWN, INVALID
 
 
 def show(v: Any, limit: int = 80) -> str:
     """A value as Jepsen prints it (nil, [3 0], #{1 2}), cut in the middle past ``limit``."""
+    if type(v) is Typed:
+        v = v.value
     if v is None:
         s = "nil"
     elif isinstance(v, bool):
@@ -112,6 +130,10 @@ def show(v: Any, limit: int = 80) -> str:
         s = "[" + " ".join(show(x) for x in v) + "]"
     elif isinstance(v, frozenset):
         s = "#{" + " ".join(sorted(show(x) for x in v)) + "}"
+    elif isinstance(v, FrozenMap):
+        s = "{" + ", ".join(sorted(f"{show(k)} {show(x)}" for k, x in v.items)) + "}"
+    elif isinstance(v, dict):
+        s = "{" + ", ".join(f"{show(k)} {show(x)}" for k, x in v.items()) + "}"
     else:
         s = repr(v) if isinstance(v, str) else str(v)
     if len(s) > limit:
@@ -288,16 +310,19 @@ CAS_REGISTER = define_model("cas-register", init=None, fs=("read", "write", "cas
 
 # --- mutex ----------------------------------------------------------------------------------
 
+_LOCKED, _UNLOCKED = freeze(True), freeze(False)  # the states as freeze makes them
+
+
 def _mutex_step(state: Any, f: str, value: Any, out: Any) -> Any:
     if f == "acquire":
-        return INVALID if state else True
-    return False if state else INVALID
+        return INVALID if state else _LOCKED
+    return _UNLOCKED if state else INVALID
 
 
 def _mutex_compile(f: str, value: Any, out: Any) -> Step:
     # A mutex is a register of false/true: acquire is cas false -> true, release the reverse.
     # Same states, same validity, so the register machinery (and its pruning) applies.
-    return (CAS, False, True) if f == "acquire" else (CAS, True, False)
+    return (CAS, _UNLOCKED, _LOCKED) if f == "acquire" else (CAS, _LOCKED, _UNLOCKED)
 
 
 MUTEX = define_model("mutex", init=False, fs=("acquire", "release"), step=_mutex_step,

@@ -45,7 +45,7 @@ class HistoryResult(TypedDict):
     explain_seconds: float
 
 
-class FileResult(TypedDict):
+class _FileFields(TypedDict):
     path: str
     format: str
     valid: Valid
@@ -56,6 +56,10 @@ class FileResult(TypedDict):
     explain_seconds: float
     keys: dict[str, KeyResult]
     error: str | None
+
+
+class FileResult(_FileFields, total=False):
+    bad_input: bool             # True: the file could not be read or checked (error says why)
 
 
 def key_result(valid: Valid, op_count: int, explanation: str | None = None,

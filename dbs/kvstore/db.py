@@ -33,7 +33,7 @@ from typing import Any
 from dbs.kvstore.client import KVClient
 from harness.api import Context, Mode
 from harness.errors import ConfigError, RemoteError
-from harness.options import lookup, option
+from harness.options import Opt, lookup, option, port_number, positive
 
 # The first is the default. expect: the verdict a test should reach (True: valid, False:
 # invalid); the faults named are those that break a broken mode, as the README tells.
@@ -113,6 +113,9 @@ class KVStoreDB:
 
     name = "kvstore"
     modes: Sequence[Mode] = MODES
+
+    def declared_options(self) -> Sequence[Opt]:
+        return OPTIONS
 
     # --- DB --------------------------------------------------------------------------------
 
@@ -250,10 +253,25 @@ def server_args(raw: Any) -> list[str]:
     raise ValueError("expected server flags as a string or a list")
 
 
-server_args.__name__ = "server flags"
+server_args.__name__ = "server flags (a string or a list)"
 
 
 def _node_seed(ctx: Context, node: str) -> int:
     """Distinct per node (so election timeouts differ) yet fixed by the test's seed."""
     base = ctx.spec.seed
     return base * 1000 + (ctx.nodes.index(node) if node in ctx.nodes else 0)
+
+# What it reads from ctx.options (harness.api.HasOptions), checked before a cluster starts.
+OPTIONS: tuple[Opt, ...] = (
+    Opt("port", int, 7000, "the port the store listens on, on every node", check=port_number),
+    Opt("client_timeout", float, 1.0, "seconds each call of a workload's client may take",
+        check=positive),
+    Opt("lease_ms", int, MODE_KNOBS["lease_ms"], "the leader's lease (modes lease, fenced)",
+        check=positive),
+    Opt("failover_ms", int, MODE_KNOBS["failover_ms"],
+        "silence before a replica takes over (mode async)", check=positive),
+    Opt("sync_ms", int, MODE_KNOBS["sync_ms"], "how often replicas exchange writes (mode lww)",
+        check=positive),
+    Opt("kvstore_args", server_args, None,
+        'extra server flags, e.g. ["--forward-timeout", "0.5"] or one string'),
+)

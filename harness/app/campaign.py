@@ -36,6 +36,7 @@ false > unknown > true.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import fcntl
 import hashlib
 import json
@@ -174,6 +175,47 @@ def _names(v: Any, what: str) -> list[str]:
     return list(v)
 
 
+NO_FAULTS = "none"
+
+
+def _nemesis_combos(names: list[str]) -> list[str]:
+    """The nemesis axis: each entry a package or packages joined with ``+``; a package named
+    twice in one entry (``partition+partition``) or ``none`` combined with anything
+    (``none+partition``) is a ConfigError."""
+    for entry in names:
+        parts = entry.split("+")
+        if any(not p for p in parts):
+            raise ConfigError(f"campaign nemeses: {entry!r} has an empty package name; join "
+                              "packages with one +, e.g. partition+clock")
+        twice = sorted({p for p in parts if parts.count(p) > 1})
+        if twice:
+            raise ConfigError(f"campaign nemeses: {entry!r} names {', '.join(twice)} twice; "
+                              "give each package once, e.g. partition+clock")
+        if NO_FAULTS in parts and len(parts) > 1:
+            raise ConfigError(f"campaign nemeses: {entry!r} combines {NO_FAULTS} (no faults) "
+                              f"with other packages; give {NO_FAULTS} alone, or leave it out")
+    return names
+
+
+def _cluster_name(v: Any) -> str:
+    from harness.control.cluster import check_name  # the rule Cluster itself enforces
+
+    return check_name(v)
+
+
+def _check_expect(expect: dict[str, str], declared: list[Mode], db: str) -> None:
+    """Every ``[expect]`` key is a mode the db declares (a typo, ``raftt``, would otherwise
+    expect nothing of nobody and silently never be checked)."""
+    names = [m.name for m in declared]
+    for key in expect:
+        if key in names:
+            continue
+        close = difflib.get_close_matches(key, names, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"[expect] {key!r} is not a mode of db {db!r}; {hint}its modes: "
+                          f"{', '.join(names) or '(none)'}")
+
+
 def _seeds(v: Any) -> list[int]:
     if isinstance(v, str):
         try:
@@ -232,6 +274,7 @@ def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None
     for key in ("workloads", "nemeses"):
         if key in raw:
             setattr(cfg, key, _names(raw[key], key))
+    cfg.nemeses = _nemesis_combos(cfg.nemeses)
     modes = _names(raw["modes"], "modes") if "modes" in raw else None
     if "seeds" in raw:
         cfg.seeds = _seeds(raw["seeds"])
@@ -253,6 +296,7 @@ def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None
             if not isinstance(raw[key], str) or not raw[key]:
                 raise ConfigError(f"{key} must be a non-empty string; got {raw[key]!r}")
             setattr(cfg, key, raw[key])
+    cfg.cluster = _cluster_name(cfg.cluster)
     if "options" in raw:
         if not isinstance(raw["options"], dict):
             raise ConfigError("options must be a table: [options] keys = 5")
@@ -264,6 +308,7 @@ def load_config(path: Path | str | None = None, overrides: dict[str, Any] | None
                               "[expect] weak = \"invalid\"")
         cfg.expect = dict(exp)
     cfg.declared = db_modes(cfg.db)
+    _check_expect(cfg.expect, cfg.declared, cfg.db)
     cfg.modes = _resolve_modes(cfg, modes)
     if not cfg.name:
         blob = json.dumps(cfg.identity(), sort_keys=True, default=str).encode()
@@ -399,30 +444,48 @@ Runner = Callable[..., Any]
 def _default_runner(spec: TestSpec, **kw: Any) -> Any:
     from harness.runtime.run import run_test
 
-    return run_test(spec, **kw)
+    # The campaign's [options] are for every cell; each was checked against the cells that
+    # read it (check_plugins), so a cell lets through the keys meant for the others.
+    return run_test(spec, also_known=set(spec.options), **kw)
 
 
-def _default_validate(spec: TestSpec) -> None:
-    from harness.runtime.run import load_plugins
+def _default_validate(spec: TestSpec) -> set[str] | None:
+    """Load the cell's plugins, check its options' values (keys meant for other cells let
+    through), and return the option names its plugins declare (None: some plugin declares
+    nothing, so any key may be meant for it)."""
+    from harness.runtime.run import declared_options, load_plugins
 
-    load_plugins(spec)
+    plugins = load_plugins(spec, also_known=set(spec.options))
+    declared, complete = declared_options(plugins)
+    return {n for o in declared for n in o.names()} if complete else None
 
 
 def check_plugins(cfg: CampaignConfig,
-                  validate: Callable[[TestSpec], None] | None = None) -> None:
-    """Every db mode, workload and nemesis the campaign names exists (ConfigError, one line,
-    if not), checked before the first cluster starts."""
+                  validate: Callable[[TestSpec], set[str] | None] | None = None) -> None:
+    """Every db mode, workload and nemesis the campaign names exists, every option value is
+    one its cells accept, and every option key is read by at least one cell (ConfigError,
+    one line, with a did-you-mean), checked before the first cluster starts."""
     validate = validate or _default_validate
     seen: set[tuple[str, str, str]] = set()
+    known: set[str] | None = set()
     for c in cfg.cells():
         if (c.mode, c.workload, c.nemesis) not in seen:
             seen.add((c.mode, c.workload, c.nemesis))
-            validate(cfg.spec(c))
+            names = validate(cfg.spec(c))
+            known = None if known is None or names is None else known | names
+    if known is None:
+        return
+    for key in sorted(cfg.options):
+        if key not in known:
+            near = difflib.get_close_matches(key, sorted(known), n=1)
+            raise ConfigError(f"campaign option {key!r} is read by none of its runs"
+                              + (f"; did you mean {near[0]!r}?" if near else "")
+                              + f" (known: {', '.join(sorted(known))})")
 
 
 def run_campaign(cfg: CampaignConfig, store: Path | str = "store", *,
                  runner: Runner | None = None,
-                 validate: Callable[[TestSpec], None] | None = None,
+                 validate: Callable[[TestSpec], set[str] | None] | None = None,
                  say: Callable[[str], None] = print) -> CampaignResult:
     """Run every cell not yet done, in order; see the module docstring. ``runner`` is
     ``harness.runtime.run.run_test`` (tests pass a fake with the same signature and result).
@@ -430,7 +493,6 @@ def run_campaign(cfg: CampaignConfig, store: Path | str = "store", *,
     re-raises KeyboardInterrupt after saving."""
     store = Path(store)
     runner = runner or _default_runner
-    validate = validate or _default_validate
     cdir = campaign_dir(store, cfg.name)
     check_plugins(cfg, validate)
     with _locked(cdir):
@@ -527,7 +589,7 @@ def render_page(cdir: Path, doc: dict[str, Any], store: Path) -> Path:
                 for s in ("done", "running", "pending", "error", "interrupted")})
     out = cdir / "campaign.html"
     tmp = out.with_name(f".campaign.html.{os.getpid()}.tmp")
-    tmp.write_text(html, encoding="utf-8")
+    tmp.write_text(html, encoding="utf-8", errors="backslashreplace")
     os.replace(tmp, out)
     return out
 
@@ -537,11 +599,13 @@ def terminal_table(result: CampaignResult, cfg: CampaignConfig) -> Any:
     nemesis, each cell "caught k/n" or "passed k/n", green when it met expectations."""
     from rich.table import Table
 
-    t = Table(title=f"campaign {cfg.name}", title_justify="left")
+    from harness.runtime.live import plain
+
+    t = Table(title=f"campaign {plain(cfg.name)}", title_justify="left")
     t.add_column("mode")
     t.add_column("expect")
     for n in cfg.nemeses:
-        t.add_column(n, justify="center")
+        t.add_column(plain(n), justify="center")
     by = {(s["mode"], s["workload"], s["nemesis"]): s for s in result.summary}
     for m in cfg.modes:
         for w in cfg.workloads:
@@ -554,5 +618,6 @@ def terminal_table(result: CampaignResult, cfg: CampaignConfig) -> Any:
                 mark = {True: " ✓", False: " ✗"}.get(s["met"], "")
                 cells.append(f"[{colour}]{s['text']}{mark}[/]{extra}")
             expect = cfg.mode_expectation(m)
-            t.add_row(label, "by fault" if isinstance(expect, dict) else expect or "-", *cells)
+            t.add_row(plain(label), "by fault" if isinstance(expect, dict) else expect or "-",
+                      *cells)
     return t

@@ -3,13 +3,16 @@
 Exit codes: 0 all valid, 1 any invalid, 2 any unknown (none invalid), 3 the harness could not
 do its job (Docker down, image build failed), 254 bad arguments, 130 interrupted before a
 verdict. A mistake the user made is one line on stderr, never a traceback.
+
+Whatever came from a history, a run directory or the user is printed through ``plain``
+(harness.runtime.live): rich would take ``[old new]`` in an explanation for markup and drop it.
 """
 from __future__ import annotations
 
 import json
 import signal
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +21,14 @@ from rich.console import Console
 
 from harness import __version__
 from harness.errors import ConfigError, SplitbrainError
+from harness.runtime.live import plain
 from harness.spec import TestSpec, node_names
+from harness.verdicts import merge_valid
 
 EXIT_BAD_ARGS = 254
 EXIT_HARNESS = 3
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+console = Console(highlight=False, soft_wrap=True)  # stdout
 
 
 def exit_code(valid: Any) -> int:
@@ -34,9 +40,16 @@ def _colour(valid: object) -> str:
     return "green" if valid is True else "red" if valid is False else "yellow"
 
 
-def merge_exit(valids: list[Any]) -> int:
-    from harness.verdicts import merge_valid
+def verdict_word(valid: object) -> str:
+    """A verdict as a person reads it: valid, invalid or unknown (never ``True``)."""
+    return "valid" if valid is True else "invalid" if valid is False else "unknown"
 
+
+def _say(m: str) -> None:
+    err.print(f"[dim]splitbrain:[/] {plain(m)}")
+
+
+def merge_exit(valids: list[Any]) -> int:
     return exit_code(merge_valid(valids)) if valids else 0
 
 
@@ -65,6 +78,9 @@ def _split(ctx: Any, param: Any, value: str) -> tuple[str, ...]:
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=100,
               show_default=True, help="target ops/s across all clients")
 @click.option("--seed", type=int, default=None, help="random seed (default: random)")
+@click.option("--test-count", type=click.IntRange(1, 10_000), default=1, show_default=True,
+              help="run the test N times, with seeds seed..seed+N-1, each its own run "
+                   "directory; the exit code is the worst verdict")
 @click.option("--db", default="kvstore", show_default=True)
 @click.option("--mode", default=None,
               help="db mode  [default: the db's default mode, the first it declares; "
@@ -83,10 +99,11 @@ def _split(ctx: Any, param: Any, value: str) -> tuple[str, ...]:
 @click.option("--json", "as_json", is_flag=True,
               help="last line of stdout: {\"run_dir\": ..., \"valid\": ...}")
 def run(name: str | None, nodes: int, concurrency: int, time_limit: float, rate: float,
-        seed: int | None, db: str, mode: str | None, workload: str, nemesis: tuple[str, ...],
-        nemesis_interval: float, options: tuple[str, ...], store: str, cluster_name: str,
-        leave_running: bool, as_json: bool) -> int:
-    """Run one test against a fresh Docker cluster, then check it and write a report."""
+        seed: int | None, test_count: int, db: str, mode: str | None, workload: str,
+        nemesis: tuple[str, ...], nemesis_interval: float, options: tuple[str, ...],
+        store: str, cluster_name: str, leave_running: bool, as_json: bool) -> int:
+    """Run one test against a fresh Docker cluster, then check it and write a report.
+    With --test-count N, N such runs, one after another."""
     import random
 
     from harness.runtime.live import live_display
@@ -101,17 +118,45 @@ def run(name: str | None, nodes: int, concurrency: int, time_limit: float, rate:
                     mode=mode, workload=workload, nemesis=nemesis,
                     nemesis_interval=nemesis_interval, options=opts)
     _sigterm_as_interrupt()
-    out = run_test(spec, store=store, leave_running=leave_running, cluster_name=cluster_name,
-                   say=lambda m: err.print(f"[dim]splitbrain:[/] {m}"), display=live_display)
-    _print_verdict(out.valid, out.results)
-    if out.report is not None:
-        err.print(f"report: {out.report}")
-    if as_json:
-        click.echo(json.dumps({"run_dir": str(out.run_dir), "valid": out.valid,
-                               "report": str(out.report) if out.report else None}))
-    else:
-        click.echo(str(out.report or out.run_dir))
-    return exit_code(out.valid)
+
+    def one(s: TestSpec) -> Any:
+        return run_test(s, store=store, leave_running=leave_running, cluster_name=cluster_name,
+                        say=_say, display=live_display)
+    return repeat_runs(spec, test_count, one, as_json=as_json)
+
+
+def repeat_runs(spec: TestSpec, count: int, run_one: Callable[[TestSpec], Any], *,
+                as_json: bool = False) -> int:
+    """``run --test-count``: ``count`` full runs of ``spec`` with seeds seed..seed+count-1
+    (Jepsen's ``--test-count``), each its own run directory. One line per run on stdout (the
+    report's path, or with ``as_json`` a JSON object with its seed); returns the exit code of
+    the worst verdict. A run that was interrupted ends the series."""
+    valids = []
+    for i in range(count):
+        s = spec.with_(seed=spec.seed + i) if i else spec
+        out = run_one(s)
+        valids.append(out.valid)
+        _print_verdict(out.valid, out.results)
+        if count > 1:
+            err.print(f"run {i + 1}/{count} (seed {s.seed}): "
+                      f"[bold {_colour(out.valid)}]{verdict_word(out.valid)}[/]")
+        if out.report is not None:
+            err.print(f"report: {plain(out.report)}")
+        if as_json:
+            click.echo(json.dumps({"run_dir": str(out.run_dir), "valid": out.valid,
+                                   "report": str(out.report) if out.report else None,
+                                   "seed": s.seed}))
+        else:
+            click.echo(str(out.report or out.run_dir))
+        if out.results.get("interrupted") is True:
+            break
+    if count > 1:
+        worst = merge_valid(valids)
+        err.print(f"{len(valids)} of {count} runs: [bold {_colour(worst)}]"
+                  f"{verdict_word(worst).upper()}[/] at worst "
+                  f"({valids.count(True)} valid, {sum(v is False for v in valids)} invalid, "
+                  f"{sum(v is not True and v is not False for v in valids)} unknown)")
+    return merge_exit(valids)
 
 
 def default_mode(db: str) -> str:
@@ -145,16 +190,20 @@ def _sigterm_as_interrupt() -> None:
 
 def _print_verdict(valid: Any, results: dict[str, Any]) -> None:
     colour = _colour(valid)
-    word = {True: "VALID", False: "INVALID"}.get(valid, "UNKNOWN")
-    c = results.get("counts", {})
-    err.print(f"[bold {colour}]{word}[/]  ok {c.get('ok', 0)}  fail {c.get('fail', 0)}  "
-              f"info {c.get('info', 0)}")
-    for name, r in results.get("checkers", {}).items():
+    word = verdict_word(valid).upper()
+    c = results.get("counts")
+    c = c if isinstance(c, dict) else {}
+    err.print(f"[bold {colour}]{word}[/]  ok {plain(c.get('ok', 0))}  "
+              f"fail {plain(c.get('fail', 0))}  info {plain(c.get('info', 0))}")
+    checkers = results.get("checkers")
+    for name, r in (checkers.items() if isinstance(checkers, dict) else []):
+        r = r if isinstance(r, dict) else {}
         col = _colour(r.get("valid"))
-        extra = f"  {r['error']}" if r.get("error") else ""
-        err.print(f"  {name}: [{col}]{r.get('valid')}[/]{extra}")
-    for e in results.get("errors", []):
-        err.print(f"  [red]error:[/] {e}")
+        extra = f"  {plain(r['error'])}" if r.get("error") else ""
+        err.print(f"  {plain(name)}: [{col}]{verdict_word(r.get('valid'))}[/]{extra}")
+    errors = results.get("errors")
+    for e in (errors if isinstance(errors, list) else []):
+        err.print(f"  [red]error:[/] {plain(e)}")
 
 
 # --- check -----------------------------------------------------------------------------------
@@ -173,11 +222,9 @@ def _print_verdict(valid: Any, results: dict[str, Any]) -> None:
                    "nil for registers)")
 def check(paths: tuple[str, ...], model: str, independent: bool, fmt: str, as_json: bool,
           timeout: float | None, initial: str | None) -> int:
-    """Check the linearizability of stored runs or outside history files."""
-    missing = [p for p in paths if not Path(p).exists()]
-    if missing:
-        raise ConfigError(f"no such file or directory: {', '.join(missing)}")
-    from checkers.check import check_file
+    """Check the linearizability of stored runs or outside history files. A file that
+    cannot be checked is that file's result (unknown, with the reason), not the command's."""
+    from checkers.check import check_paths
 
     extra: dict[str, Any] = {}
     if initial is not None:
@@ -187,34 +234,59 @@ def check(paths: tuple[str, ...], model: str, independent: bool, fmt: str, as_js
             raise ConfigError(f"--initial {initial!r} is not JSON; e.g. --initial 0, "
                               "--initial null, --initial '\"\"'") from None
     valids = []
-    for p in paths:
-        res: Mapping[str, Any]
-        try:
-            res = check_file(p, model=model, independent=independent, fmt=fmt, timeout=timeout,
-                             **extra)
-        except ConfigError:
-            raise
-        except SplitbrainError as e:
-            res = {"path": p, "valid": "unknown", "seconds": 0.0, "error": str(e)}
+    bad_input = False
+    for res in check_paths(paths, model=model, independent=independent, fmt=fmt,
+                           timeout=timeout, **extra):
         valids.append(res["valid"])
+        bad_input = bad_input or bool(res.get("bad_input"))
         if as_json:
             click.echo(json.dumps({k: v for k, v in res.items() if k != "keys"} |
                                   {"keys": _key_summary(res)}, default=repr))
         else:
-            colour = _colour(res["valid"])
-            line = f"{p}: [{colour}]{res['valid']}[/] ({res.get('seconds', 0):.3f} s)"
-            if res.get("error"):
-                line += f" {res['error']}"
-            Console(highlight=False).print(line)
-            for k, kr in (res.get("keys") or {}).items():
-                if kr.get("valid") is not True and kr.get("explanation"):
-                    Console(highlight=False).print(f"  key {k}: {kr['explanation']}")
-    return merge_exit(valids)
+            for line in check_lines(res["path"], res):
+                console.print(line)
+    # Every file gets its line; then an anomaly found anywhere (1) outranks a file that
+    # could not be read (254: the input was wrong), which outranks an undecided one (2).
+    code = merge_exit(valids)
+    return code if code == 1 or not bad_input else EXIT_BAD_ARGS
+
+
+def key_text(k: Any) -> str:
+    """A key as a person reads it: a string as it is, anything else as JSON (``[1, 2]``,
+    ``null``)."""
+    if isinstance(k, str):
+        return k
+    try:
+        return json.dumps(k, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(k)
+
+
+def check_lines(path: str, res: Mapping[str, Any]) -> list[str]:
+    """``check``'s text output for one file, as console markup whose every value from the
+    file is escaped: ``h.jsonl: invalid (0.012 s)``, then one line per key that is not
+    valid, ``  key 3: <explanation>`` (no key prefix for a history without keys)."""
+    valid = res.get("valid")
+    secs = res.get("seconds")
+    took = f" ({secs:.3f} s)" if isinstance(secs, (int, float)) else ""
+    line = f"{plain(path)}: [{_colour(valid)}]{verdict_word(valid)}[/]{took}"
+    if res.get("error"):
+        line += f" {plain(res['error'])}"
+    lines = [line]
+    keys = res.get("keys")
+    keys = keys if isinstance(keys, Mapping) else {}
+    for k, kr in keys.items():
+        if isinstance(kr, Mapping) and kr.get("valid") is not True and kr.get("explanation"):
+            # A history without keys is checked as one key, None, which results name "None".
+            no_key = k is None or (k == "None" and len(keys) == 1)
+            where = "" if no_key else f"key {plain(key_text(k))}: "
+            lines.append(f"  {where}{plain(kr['explanation'])}")
+    return lines
 
 
 def _key_summary(res: Mapping[str, Any]) -> dict[str, Any]:
     keys = res.get("keys") or {}
-    return {k: {"valid": v.get("valid"), "explanation": v.get("explanation")}
+    return {key_text(k): {"valid": v.get("valid"), "explanation": v.get("explanation")}
             for k, v in keys.items() if v.get("valid") is not True}
 
 
@@ -232,7 +304,7 @@ def cluster_up(nodes: int, name: str) -> int:
     from harness.control.cluster import Cluster
     from harness.control.image import ensure_image
 
-    image = ensure_image(log=lambda m: err.print(m))
+    image = ensure_image(log=lambda m: err.print(plain(m)))
     c = Cluster(name=name, nodes=nodes, image=image)
     c.up()
     _print_status(c.status())
@@ -266,8 +338,8 @@ def _print_status(rows: list[dict[str, Any]]) -> None:
         return
     t = Table("cluster", "node", "container", "state", "ip")
     for r in rows:
-        t.add_row(*(str(r.get(k, "")) for k in ("cluster", "node", "container", "state", "ip")))
-    Console().print(t)
+        t.add_row(*(plain(r.get(k, "")) for k in ("cluster", "node", "container", "state", "ip")))
+    console.print(t)
 
 
 @cli.group()
@@ -283,7 +355,7 @@ def image_build(force: bool) -> int:
     from harness.control.image import ensure_image
 
     t = time.monotonic()
-    tag = ensure_image(force=force, log=lambda m: err.print(m))
+    tag = ensure_image(force=force, log=lambda m: err.print(plain(m)))
     err.print(f"image {tag} ready in {time.monotonic() - t:.1f} s")
     click.echo(tag)
     return 0
@@ -298,19 +370,50 @@ def image_tag_cmd() -> int:
 
 
 @cli.command("list")
-def list_plugins() -> int:
+@click.argument("name", required=False)
+@click.option("--verbose", "-v", is_flag=True,
+              help="also each plugin's options (name, type, default, allowed values)")
+def list_plugins(name: str | None, verbose: bool) -> int:
     """Installed dbs (with the modes each declares and what each promises), workloads,
-    nemeses and checkers."""
+    nemeses and checkers. With NAME, only the plugins of that name, with their options."""
     from harness.registry import describe
 
     plural = {"db": "dbs", "workload": "workloads", "nemesis": "nemeses", "checker": "checkers"}
+    found = False
     for kind, items in describe().items():
+        items = [(n, t) for n, t in items if name is None or n == name]
+        if not items:
+            continue
+        found = True
         click.echo(f"{plural.get(kind, kind)}:")
-        for name, target in items:
-            click.echo(f"  {name:16} {target}")
+        for plugin, target in items:
+            click.echo(f"  {plugin:16} {target}")
             if kind == "db":
-                _list_modes(name)
+                _list_modes(plugin)
+            if verbose or name is not None:
+                _list_options(kind, plugin)
+    if not found:
+        known = sorted({n for items in describe().values() for n, _ in items})
+        raise ConfigError(f"no plugin named {name!r}; installed: {', '.join(known)}")
     return 0
+
+
+def _list_options(kind: str, plugin: str) -> None:
+    """The options a plugin declares, one line each (harness.options.Opt.describe)."""
+    from harness.registry import options_of
+
+    if kind == "checker":
+        return
+    try:
+        opts = options_of(kind, plugin)
+    except ConfigError as e:  # a broken plugin: say so, list the rest
+        click.echo(f"    (options unknown: {e})")
+        return
+    if opts is None:
+        click.echo("    (declares no options: any --option is passed to it unchecked)")
+        return
+    for o in opts:
+        click.echo(f"    option {o.describe()}")
 
 
 def _list_modes(db: str) -> None:
@@ -338,10 +441,51 @@ def report(run_dir: str, recheck: bool) -> int:
     if recheck:
         from harness.runtime.run import analyse
 
-        spec = TestSpec.from_dict(json.loads((rd / "test.json").read_text()))
-        analyse(rd, spec=spec)
+        old = _old_results(rd)
+        run_info, errors = old.get("run"), old.get("errors")
+        run_info = run_info if isinstance(run_info, dict) else {}
+        errors = errors if isinstance(errors, list) else []
+        # The run's own record (when it started, how long it took, how it ended) survives a
+        # recheck: an interrupted or failed run cannot vouch for the system however often
+        # its history is checked again.
+        analyse(rd, spec=load_spec(rd / "test.json"),
+                run_info={k: v for k, v in run_info.items()
+                          if k not in ("splitbrain_version", "run_dir")},
+                errors=[str(e) for e in errors], interrupted=old.get("interrupted") is True)
     click.echo(str(render_report(rd)))
     return 0
+
+
+def load_spec(path: Path) -> TestSpec:
+    """The TestSpec a run saved in ``test.json``; ConfigError (one line) if it is missing,
+    not JSON, or not a spec."""
+    try:
+        d = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path} is missing, so the run cannot be checked again (its "
+                          "checkers come from the test spec); `splitbrain report` without "
+                          "--recheck renders what there is") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise ConfigError(f"{path} is not readable JSON ({e}); `splitbrain report` without "
+                          "--recheck renders what there is") from None
+    if not isinstance(d, dict):
+        raise ConfigError(f"{path} is not a test spec: a JSON object was expected, got "
+                          f"{type(d).__name__}")
+    try:
+        return TestSpec.from_dict(d)
+    except ConfigError as e:
+        raise ConfigError(f"{path} is not a usable test spec: {e}") from None
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"{path} is not a usable test spec (a field has the wrong type: "
+                          f"{e}); e.g. \"concurrency\": 10, \"nodes\": [\"n1\"]") from None
+
+
+def _old_results(rd: Path) -> dict[str, Any]:
+    try:
+        d = json.loads((rd / "results.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return {}
+    return d if isinstance(d, dict) else {}
 
 
 @cli.command()
@@ -364,7 +508,7 @@ def serve(store: str, host: str, port: int, verbose: bool) -> int:
                           "try another --port") from None
     h, p = server.server_address[:2]
     h = h.decode() if isinstance(h, bytes) else h
-    err.print(f"serving {Path(store).resolve()} at http://{h}:{p}/ (Ctrl-C stops)")
+    err.print(plain(f"serving {Path(store).resolve()} at http://{h}:{p}/ (Ctrl-C stops)"))
     click.echo(f"http://{h}:{p}/")
     try:
         server.serve_forever()
@@ -426,20 +570,20 @@ def campaign(config: str | None, name: str | None, modes: str | None, workloads:
             click.echo(line)
         return 0
     _sigterm_as_interrupt()
-    out = run_campaign(cfg, store, say=lambda m: err.print(f"[dim]splitbrain:[/] {m}"))
-    Console(highlight=False).print(terminal_table(out, cfg))
-    colour = _colour(out.valid)
+    res = run_campaign(cfg, store, say=_say)
+    console.print(terminal_table(res, cfg))
+    colour = _colour(res.valid)
     met = {True: "every cell met its expectation", False: "some cells did NOT meet their "
-           "expectation", None: "no expectations to meet"}[out.met]
-    err.print(f"[bold {colour}]{exit_code(out.valid) and 'NOT ALL VALID' or 'ALL VALID'}[/]"
-              f" (valid = {out.valid}); {met}")
-    err.print(f"summary: {out.dir / 'campaign.html'}")
+           "expectation", None: "no expectations to meet"}[res.met]
+    err.print(f"[bold {colour}]{exit_code(res.valid) and 'NOT ALL VALID' or 'ALL VALID'}[/]"
+              f" (worst verdict: {verdict_word(res.valid)}); {met}")
+    err.print(f"summary: {plain(res.dir / 'campaign.html')}")
     if as_json:
-        click.echo(json.dumps({"campaign_dir": str(out.dir), "valid": out.valid,
-                               "met": out.met}))
+        click.echo(json.dumps({"campaign_dir": str(res.dir), "valid": res.valid,
+                               "met": res.met}))
     else:
-        click.echo(str(out.dir / "campaign.html"))
-    return exit_code(out.valid)
+        click.echo(str(res.dir / "campaign.html"))
+    return exit_code(res.valid)
 
 
 # --- entry point -----------------------------------------------------------------------------
@@ -458,16 +602,16 @@ def main(argv: list[str] | None = None) -> None:
     except click.UsageError as e:
         hint = f" (see: splitbrain {e.ctx.command_path.split(' ', 1)[-1]} --help)" \
             if e.ctx and " " in e.ctx.command_path else " (see: splitbrain --help)"
-        err.print(f"splitbrain: error: {e.format_message()}{hint}")
+        err.print(f"splitbrain: error: {plain(e.format_message())}{plain(hint)}")
         sys.exit(EXIT_BAD_ARGS)
     except click.ClickException as e:
-        err.print(f"splitbrain: error: {e.format_message()}")
+        err.print(f"splitbrain: error: {plain(e.format_message())}")
         sys.exit(EXIT_BAD_ARGS)
     except ConfigError as e:
-        err.print(f"splitbrain: error: {e}")
+        err.print(f"splitbrain: error: {plain(e)}")
         sys.exit(EXIT_BAD_ARGS)
     except SplitbrainError as e:
-        err.print(f"splitbrain: error: {e}")
+        err.print(f"splitbrain: error: {plain(e)}")
         sys.exit(EXIT_HARNESS)
     sys.exit(rv if isinstance(rv, int) else 0)
 

@@ -13,6 +13,17 @@ resolved real path (symlinks followed) is not inside the store's real path; empt
 are dropped, so ``/store//etc/passwd`` means ``<store>/etc/passwd``. Zips include regular
 files only and never follow symlinks.
 
+A path segment longer than a file name can be (255 bytes) is answered 414, never looked up.
+A directory listing shows a symlink that leads outside the store as a refused link, without
+the size or time of its target.
+
+Against DNS rebinding (a page on evil.example whose name later resolves to 127.0.0.1), a
+request's ``Host`` must name the address the server is bound to: that address, and for a
+loopback bind also ``localhost``, ``127.0.0.1`` and ``[::1]``; anything else is answered 421.
+A server bound to every interface (0.0.0.0, ::) accepts any Host. Every connection has an
+idle timeout (``IDLE_TIMEOUT`` s per read or write), so a client that says nothing does not
+hold a thread forever.
+
 Everything shown is escaped (jinja2 autoescape). Our own pages carry a Content-Security-Policy
 with no scripts at all; files from the store are sent with ``sandbox`` on top, and as
 text/plain unless they are a report (text/html), JSON or an image, so a node log named
@@ -21,6 +32,7 @@ text/plain unless they are a report (text/html), JSON or an image, so a node log
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import mimetypes
 import os
@@ -43,6 +55,8 @@ PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:
 FILE_CSP = "sandbox; " + PAGE_CSP
 MAX_LISTING = 2000
 MAX_INDEX_RUNS = 1000
+MAX_SEGMENT = 255     # bytes in a file name (NAME_MAX)
+IDLE_TIMEOUT = 30.0   # seconds a connection may stay silent
 # Types a browser may render from the store; anything else is text/plain or a download.
 _RENDER = {".html": "text/html; charset=utf-8", ".json": "application/json",
            ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
@@ -54,6 +68,10 @@ class Refused(Exception):
     """A path that points outside the store, or is malformed."""
 
 
+class TooLong(Refused):
+    """A path segment longer than any file name can be."""
+
+
 def resolve_in_store(root: Path, url_path: str) -> Path:
     """The real path of ``url_path`` (still percent-encoded, relative to the store) inside
     ``root``; raises Refused for anything that could leave it. The path need not exist."""
@@ -62,6 +80,8 @@ def resolve_in_store(root: Path, url_path: str) -> Path:
     except UnicodeDecodeError:
         raise Refused("not UTF-8") from None
     parts = raw.split("/")
+    if any(len(p.encode("utf-8", "surrogatepass")) > MAX_SEGMENT for p in parts):
+        raise TooLong(f"a path segment is longer than {MAX_SEGMENT} bytes")
     if any(p in (".", "..") or "\\" in p or "\0" in p for p in parts):
         raise Refused(f"path segment not allowed in {raw!r}")
     real_root = Path(os.path.realpath(root))
@@ -160,9 +180,35 @@ def campaign_rows(store: Path) -> list[dict[str, Any]]:
 # --- the handler ----------------------------------------------------------------------------
 
 
+def allowed_hosts(host: str) -> frozenset[str] | None:
+    """The Host header names (lower case, no port) a server bound to ``host`` answers to;
+    None for a bind to every interface (any name may reach it)."""
+    h = host.strip("[]").lower()
+    if h in ("", "0.0.0.0", "::"):
+        return None
+    names = {h, f"[{h}]"}
+    try:
+        loopback = ipaddress.ip_address(h).is_loopback
+    except ValueError:
+        loopback = h == "localhost"
+    if loopback:
+        names |= {"localhost", "127.0.0.1", "[::1]", "::1"}
+    return frozenset(names)
+
+
+def _host_name(header: str) -> str:
+    """``Host: 127.0.0.1:8080`` -> ``127.0.0.1``; ``[::1]:80`` -> ``[::1]``."""
+    h = header.strip().lower()
+    if h.startswith("["):
+        return h[: h.find("]") + 1] if "]" in h else h
+    return h.rsplit(":", 1)[0] if h.count(":") == 1 else h
+
+
 class StoreHandler(BaseHTTPRequestHandler):
     server_version = f"splitbrain/{__version__}"
     store: Path = Path("store")  # set per server by make_server
+    hosts: frozenset[str] | None = None  # set per server by make_server (allowed_hosts)
+    timeout = IDLE_TIMEOUT  # socketserver sets it on the connection: an idle timeout
 
     def log_message(self, format: str, *args: Any) -> None:
         if getattr(self.server, "verbose", False):
@@ -179,6 +225,12 @@ class StoreHandler(BaseHTTPRequestHandler):
     def _dispatch(self, head: bool) -> None:
         path = urlsplit(self.path).path
         try:
+            host = self.headers.get("Host")
+            if self.hosts is not None and host is not None and \
+                    _host_name(host) not in self.hosts:
+                self._error(HTTPStatus.MISDIRECTED_REQUEST,
+                            "this server does not answer to that host name", head)
+                return
             if path in ("/", "/index.html"):
                 self._page("index.html", head, runs=run_rows(self.store),
                            campaigns=campaign_rows(self.store), store=str(self.store))
@@ -189,19 +241,25 @@ class StoreHandler(BaseHTTPRequestHandler):
                 self._zip(path.removeprefix("/zip/"), head)
             else:
                 self._error(HTTPStatus.NOT_FOUND, "no such page", head)
+        except TooLong as e:
+            self._error(HTTPStatus.REQUEST_URI_TOO_LONG, str(e), head)
         except Refused as e:
             self._error(HTTPStatus.FORBIDDEN, f"refused: {e}", head)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            self.close_connection = True
 
     def _store(self, rel: str, head: bool, trailing: bool) -> None:
         p = resolve_in_store(self.store, rel)
-        if p.is_dir():
+        try:
+            is_dir, is_file = p.is_dir(), p.is_file()
+        except OSError:  # a name the file system refuses (too long, bad bytes)
+            is_dir = is_file = False
+        if is_dir:
             if not trailing:  # so relative links inside the listing resolve below it
                 self._redirect("/store/" + rel + "/" if rel else "/store/")
                 return
             self._listing(p, head)
-        elif p.is_file():
+        elif is_file:
             self._file(p, head)
         else:
             self._error(HTTPStatus.NOT_FOUND, "no such file in the store", head)
@@ -224,7 +282,8 @@ class StoreHandler(BaseHTTPRequestHandler):
 
     def _page(self, template: str, head: bool, status: HTTPStatus = HTTPStatus.OK,
               **ctx: Any) -> None:
-        body = ENV.get_template(template).render(version=__version__, **ctx).encode()
+        body = ENV.get_template(template).render(version=__version__, **ctx).encode(
+            "utf-8", "backslashreplace")
         self._send(status, "text/html; charset=utf-8", len(body), PAGE_CSP)
         if not head:
             self.wfile.write(body)
@@ -266,13 +325,17 @@ class StoreHandler(BaseHTTPRequestHandler):
             return
         for name in names[:MAX_LISTING]:
             p = d / name
+            link = p.is_symlink()
+            outside = link and not _inside(real_root, Path(os.path.realpath(p)))
             try:
-                st = p.stat()
-                is_dir = p.is_dir()
+                # A link out of the store is refused when followed: its target's size and
+                # time are not the store's to show either.
+                st = None if outside else p.stat()
+                is_dir = not outside and p.is_dir()
             except OSError:
                 st, is_dir = None, False  # a dangling symlink
             entries.append({"name": name, "href": quote(name, safe="") + ("/" if is_dir else ""),
-                            "dir": is_dir, "link": p.is_symlink(),
+                            "dir": is_dir, "link": link, "outside": outside,
                             "size": st.st_size if st and not is_dir else None,
                             "mtime": dt.datetime.fromtimestamp(st.st_mtime).strftime(
                                 "%Y-%m-%d %H:%M:%S") if st else ""})
@@ -311,6 +374,10 @@ class StoreHandler(BaseHTTPRequestHandler):
                 shutil.copyfileobj(buf, self.wfile, 256 * 1024)
 
 
+def _inside(root: Path, p: Path) -> bool:
+    return p == root or root in p.parents
+
+
 def _ascii(name: str) -> str:
     return "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)
 
@@ -323,7 +390,8 @@ class StoreServer(ThreadingHTTPServer):
 def make_server(store: Path | str, host: str = "127.0.0.1", port: int = 8080,
                 verbose: bool = False) -> StoreServer:
     """A server for ``store`` (not yet serving: call serve_forever). Port 0 picks one."""
-    handler = type("BoundStoreHandler", (StoreHandler,), {"store": Path(store)})
+    handler = type("BoundStoreHandler", (StoreHandler,),
+                   {"store": Path(store), "hosts": allowed_hosts(host)})
     server = StoreServer((host, port), handler)
     server.verbose = verbose
     return server

@@ -47,6 +47,15 @@ _READY = ("until [ -e /run/splitbrain-ready ]; do sleep 0.02; done; "
           "nc -z -w 2 127.0.0.1 22")
 
 
+def check_name(name: object) -> str:
+    """``name`` if it can name a cluster (its containers, network and lock file), else one
+    ConfigError line saying what would be right."""
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ConfigError(f"cluster name {name!r} is not usable: use letters, digits, '_', '.', "
+                          "'-' (at most 41, starting with a letter or digit)")
+    return name
+
+
 @contextlib.contextmanager
 def cluster_lock(name: str, *, wait: float = 0.0) -> Iterator[None]:
     """One user of a cluster name at a time on this machine: two would tear down each other's
@@ -88,9 +97,7 @@ class Cluster:
     def __init__(self, name: str = "splitbrain", nodes: int = 5, image: str | None = None,
                  client: DockerClient | None = None, *,
                  ready_timeout: float = 30.0, log: Callable[[str], None] | None = None) -> None:
-        if not _NAME_RE.match(name):
-            raise ConfigError(f"cluster name {name!r}: use letters, digits, '_', '.', '-' "
-                              "(at most 41, starting with a letter or digit)")
+        check_name(name)
         if not isinstance(nodes, int) or nodes < 1:
             raise ConfigError(f"a cluster needs at least one node, got {nodes!r}")
         self.name = name

@@ -1,7 +1,8 @@
 """A history boiled down to the numbers the report draws, in one pass over history.jsonl.
 
     d = digest_file("store/latest/history.jsonl")
-    d.calls        # client ops: (invoke ns, complete ns | None, process, f, type)
+    d.calls        # client ops: (invoke ns, complete ns | None, process, f, type, index,
+                   #              value, error)
     d.latency_quantiles()  ->  [{"f": "read", "n": 1424, "p50": 1.9, "p90": ..., "max": ...}]
 
 It reads lines as plain dicts (no ``Op`` per line, no sort) because a 100,000-op history is
@@ -44,6 +45,8 @@ class Call:
     f: str
     type: str            # ok | fail | info | open (never completed)
     index: int = -1      # the invocation's index
+    value: Any = None    # the completion's value if it is ok, else the invocation's
+    error: Any = None    # the completion's error (fail and info ops say why)
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Digest:
     nemesis: list[dict[str, Any]] = field(default_factory=list)
     counts: Counter = field(default_factory=Counter)   # client ops by type
     end_ns: int = 0                                    # the latest time seen
+    start_ns: int = 0                                  # the earliest time seen
     lines: int = 0
     bad_lines: int = 0
 
@@ -129,12 +133,16 @@ def digest_lines(lines: Any) -> Digest:
     counts: dict[str, int] = {INVOKE: 0, "ok": 0, "fail": 0, "info": 0}
     loads = json.loads
     end = 0
+    start = -1
     n = bad = 0
     # The client lines, for the pairing: (process, type, f), and beside it time and index.
     ev: list[tuple[Any, str, str]] = []
     times: list[int] = []
     indices: list[Any] = []
+    values: list[Any] = []
+    errors: list[Any] = []
     push_ev, push_t, push_i = ev.append, times.append, indices.append
+    push_v, push_e = values.append, errors.append
     for line in lines:
         n += 1
         try:
@@ -153,6 +161,8 @@ def digest_lines(lines: Any) -> Digest:
             t = int(t)
         if t > end:
             end = t
+        if t < start or start < 0:
+            start = t
         p = o.get("process")
         if p == NEMESIS:
             d.nemesis.append(o)
@@ -166,11 +176,15 @@ def digest_lines(lines: Any) -> Digest:
         push_ev((p, typ, str(o.get("f"))))
         push_t(t)
         push_i(o.get("index", -1))
-    d.calls = [Call(times[i], None, ev[i][0], ev[i][2], "open", indices[i]) if j is None
-               else Call(times[i], times[j], ev[i][0], ev[i][2], ev[j][1], indices[i])
+        push_v(o.get("value"))
+        push_e(o.get("error"))
+    d.calls = [Call(times[i], None, ev[i][0], ev[i][2], "open", indices[i], values[i])
+               if j is None else
+               Call(times[i], times[j], ev[i][0], ev[i][2], ev[j][1], indices[i],
+                    values[j] if ev[j][1] == "ok" else values[i], errors[j])
                for i, j in zip(*pair_positions(ev))]
     d.counts.update({k: v for k, v in counts.items() if v})
-    d.end_ns, d.lines, d.bad_lines = end, n, bad
+    d.end_ns, d.start_ns, d.lines, d.bad_lines = end, max(start, 0), n, bad
     return d
 
 
@@ -186,3 +200,20 @@ def digest_file(path: Path | str) -> Digest:
     except ValueError:
         return digest_lines(lines)
     return digest_lines(ops)
+
+
+def call_window(calls: list[Call], cap: int, focus_ns: int | None = None
+                ) -> tuple[list[Call], str]:
+    """At most ``cap`` calls, consecutive in invocation order: all of them if they fit, else
+    a window around ``focus_ns`` (an anomaly) or from the start, with a note saying so."""
+    if len(calls) <= cap:
+        return calls, ""
+    start = 0
+    if focus_ns is not None:
+        i = next((k for k, c in enumerate(calls) if c.start >= focus_ns), len(calls))
+        start = max(0, min(i - cap // 2, len(calls) - cap))
+    win = calls[start:start + cap]
+    t0, t1 = win[0].start / 1e9, win[-1].start / 1e9
+    why = " around the first anomaly" if focus_ns is not None else ""
+    return win, (f"{cap:,} of {len(calls):,} ops drawn: those invoked from {t0:.3f} s to "
+                 f"{t1:.3f} s{why}. The full history is in history.jsonl.")

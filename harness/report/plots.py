@@ -35,8 +35,8 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullLocator
 from matplotlib.typing import RcKeyType
 
-from harness.report.digest import Call, Digest
-from harness.report.timeline import fault_colours
+from harness.report.digest import Call, Digest, call_window
+from harness.report.timeline import fault_colours, visible
 
 MAX_POINTS = 20_000
 MAX_TIMELINE_CALLS = 20_000
@@ -67,8 +67,9 @@ def _style() -> Any:
 
 def label(x: Any) -> str:
     """A value from the history as a plot label: cut short, and with every ``$`` escaped so
-    matplotlib never parses it as mathtext (which could fail, or draw TeX)."""
-    s = str(x)
+    matplotlib never parses it as mathtext (which could fail, or draw TeX); bidi controls and
+    lone surrogates as their escapes (see timeline.visible)."""
+    s = visible(str(x))
     s = s if len(s) <= LABEL_CHARS else s[: LABEL_CHARS - 1] + "…"
     return s.replace("$", r"\$")
 
@@ -219,19 +220,7 @@ def timeline_window(d: Digest, focus_ns: int | None = None,
                     cap: int | None = None) -> tuple[list[Call], str]:
     """At most ``cap`` (MAX_TIMELINE_CALLS) calls, consecutive in invocation order: all of
     them if they fit, else a window around ``focus_ns`` (an anomaly) or from the start."""
-    cap = cap or MAX_TIMELINE_CALLS
-    calls = d.calls
-    if len(calls) <= cap:
-        return calls, ""
-    start = 0
-    if focus_ns is not None:
-        i = next((k for k, c in enumerate(calls) if c.start >= focus_ns), len(calls))
-        start = max(0, min(i - cap // 2, len(calls) - cap))
-    win = calls[start:start + cap]
-    t0, t1 = win[0].start / 1e9, win[-1].start / 1e9
-    why = " around the first anomaly" if focus_ns is not None else ""
-    return win, (f"{cap:,} of {len(calls):,} ops drawn: those invoked from {t0:.3f} s to "
-                 f"{t1:.3f} s{why}. The full history is in history.jsonl.")
+    return call_window(d.calls, cap or MAX_TIMELINE_CALLS, focus_ns)
 
 
 def process_plot(d: Digest, windows: list[dict[str, Any]], duration_s: float,

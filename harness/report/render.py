@@ -24,6 +24,10 @@ out of its explanation.
 
 Everything from the run is data, never markup: the template is rendered with jinja2
 autoescape on, and this module never builds HTML strings (``Markup`` is not used anywhere).
+Every value a template prints passes ``_finalize`` first: bidi controls (U+202E would reverse
+the text of the cell and its neighbours) and lone surrogates (valid JSON, unwritable as
+UTF-8) become visible escapes, ``\u202e``, in every page of ``ENV`` (report, campaign,
+serve's index and listings).
 """
 from __future__ import annotations
 
@@ -35,20 +39,24 @@ from typing import Any
 from urllib.parse import quote
 
 import jinja2
+from markupsafe import Markup
 
 from harness import __version__
 from harness.faults import fault_windows, infer_faults
 from harness.history import Op
-from harness.report.digest import Digest, digest_file, digest_lines, pair_dicts
+from harness.report.causes import causes_by_f, causes_over_time
+from harness.report.digest import Digest, call_window, digest_file, digest_lines, pair_dicts
 from harness.report.timeline import (
     Bar,
     Chart,
+    calls_chart,
     compact,
     fault_chart,
     fault_colours,
     ops_chart,
     secs,
     targets,
+    visible,
 )
 
 __all__ = ["Bar", "Chart", "compact", "fault_chart", "flat_checkers", "ops_chart",
@@ -60,17 +68,30 @@ MAX_KEY_ROWS = 2000      # rows of a per-key verdict table
 MAX_JSON_CHARS = 20_000  # pretty-printed checker output
 MAX_FILES = 500          # node log links
 MAX_TABLE_COLS = 12      # columns of a table made from a checker's list of records
+MAX_HOVER_OPS = 1000     # ops in the hoverable process timeline (an inline SVG)
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; " \
       "form-action 'none'"
 
 _TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _finalize(value: Any) -> Any:
+    """What ``{{ value }}`` prints, before autoescape: text from the run with its bidi
+    controls and lone surrogates made visible (timeline.visible). Our own markup (a macro's
+    output) and numbers pass unchanged."""
+    if isinstance(value, Markup) or value is None or isinstance(value, (bool, int, float)):
+        return value
+    return visible(value if isinstance(value, str) else str(value))
+
+
 ENV = jinja2.Environment(
     loader=jinja2.FileSystemLoader(_TEMPLATES),
     autoescape=True,  # for every template, whatever its extension
     undefined=jinja2.StrictUndefined,
     trim_blocks=True,
     lstrip_blocks=True,
+    finalize=_finalize,
 )
 
 
@@ -323,11 +344,29 @@ def _plots(d: Digest | None, faults: list[dict[str, Any]], duration_s: float,
     return out
 
 
+def _hover_timeline(d: Digest | None, duration_ns: float, focus_ns: int | None
+                    ) -> tuple[Chart | None, str]:
+    """The process timeline as an inline SVG whose every op has a hover text (Jepsen's
+    timeline.html): all the ops when they fit in MAX_HOVER_OPS, else a window of them
+    around the first anomaly (or from the start)."""
+    if d is None or not d.calls:
+        return None, ""
+    calls, note = call_window(d.calls, MAX_HOVER_OPS, focus_ns)
+    t0, t1 = 0.0, float(max(duration_ns, max(c.end or c.start for c in calls)))
+    if note:
+        t0 = float(min(c.start for c in calls))
+        t1 = float(max(c.end if c.end is not None else c.start for c in calls))
+    return calls_chart(calls, t0, t1), note
+
+
 def render_html(spec: dict[str, Any], results: dict[str, Any], ops: list[Op], run_dir: Path,
-                *, problems: Iterable[str] = (), digest: Digest | None = None) -> str:
+                *, problems: Iterable[str] = (), digest: Digest | None = None,
+                no_results: str = "results.json is missing") -> str:
     """The report as a string. ``spec``/``results`` are the parsed test.json/results.json
     ({} when missing); ``ops`` the history as Ops (may be []), or ``digest`` the history
-    already digested (see harness.report.digest); ``problems`` say what could not be read."""
+    already digested (see harness.report.digest); ``problems`` say what could not be read;
+    ``no_results`` why there are no results, when ``results`` is empty ("results.json is
+    not a JSON object")."""
     spec, results, run_dir = _dict(spec), _dict(results), Path(run_dir)
     notes = list(problems)
     if digest is None and ops:
@@ -363,10 +402,14 @@ def render_html(spec: dict[str, Any], results: dict[str, Any], ops: list[Op], ru
         by_f = sorted(acc.items())
     options = spec.get("options")
     run = _dict(results.get("run"))
+    hover, hover_note = _hover_timeline(digest, duration, focus)
     files, more_files = _files(run_dir)
     return ENV.get_template("report.html").render(
         name=str(spec.get("name") or run_dir.name), run_dir=str(run_dir),
-        has_results=bool(results), valid=results.get("valid", "unknown"),
+        has_results=bool(results), no_results=no_results,
+        history_span=(digest.end_ns - digest.start_ns) / 1e9
+        if digest is not None and digest.lines > digest.bad_lines else None,
+        valid=results.get("valid", "unknown"),
         interrupted=results.get("interrupted") is True, notes=notes,
         run=run, spec_rows=_spec_rows(spec), seed=spec.get("seed"),
         options=sorted(_dict(options).items()) if isinstance(options, dict) else [],
@@ -379,6 +422,10 @@ def render_html(spec: dict[str, Any], results: dict[str, Any], ops: list[Op], ru
                                     + list(_dict(results.get("fault_coverage")))),
         quantiles=digest.latency_quantiles() if digest is not None else [],
         plots=_plots(digest, faults, duration / 1e9, focus, notes),
+        hover=hover, hover_note=hover_note,
+        causes=causes_by_f(digest.calls) if digest is not None else [],
+        causes_time=causes_over_time(digest.calls, faults, duration)
+        if digest is not None else None,
         history_ops=digest.counts.get("invoke", 0) if digest is not None else 0,
         checkers=views, has_checkers="checkers" in results,
         errors=[str(e) for e in _list(results.get("errors"))],
@@ -391,27 +438,30 @@ def render_html(spec: dict[str, Any], results: dict[str, Any], ops: list[Op], ru
 # --- entry point ----------------------------------------------------------------------------
 
 
-def _load_json(path: Path, problems: list[str], missing_means: str) -> dict[str, Any]:
+def _load_json(path: Path, problems: list[str], missing_means: str
+               ) -> tuple[dict[str, Any], str]:
+    """The JSON object in ``path``, or {} and why not (also added to ``problems``)."""
     if not path.is_file():
         problems.append(f"{path.name} is missing: {missing_means}")
-        return {}
+        return {}, f"{path.name} is missing"
     try:
         d = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
         problems.append(f"{path.name} could not be read: {e}")
-        return {}
+        return {}, f"{path.name} could not be read"
     if not isinstance(d, dict):
-        problems.append(f"{path.name} is not a JSON object")
-        return {}
-    return d
+        problems.append(f"{path.name} is not a JSON object (it holds a "
+                        f"{type(d).__name__})")
+        return {}, f"{path.name} is not a JSON object"
+    return d, ""
 
 
 def render_report(run_dir: Path | str) -> Path:
     """Write ``<run_dir>/report.html`` from whatever the run left behind; return its path."""
     run_dir = Path(run_dir)
     problems: list[str] = []
-    spec = _load_json(run_dir / "test.json", problems, "the test spec was never saved")
-    results = _load_json(run_dir / "results.json", problems,
+    spec, _ = _load_json(run_dir / "test.json", problems, "the test spec was never saved")
+    results, why = _load_json(run_dir / "results.json", problems,
                          "the run never reached analysis, so there is no verdict "
                          "(try `splitbrain report --recheck`)")
     digest: Digest | None = None
@@ -427,10 +477,11 @@ def render_report(run_dir: Path | str) -> Path:
             if digest.bad_lines:
                 problems.append(f"history.jsonl could not be read in full: {digest.bad_lines} "
                                 f"of {digest.lines} lines are not ops and were skipped")
-    html = render_html(spec, results, [], run_dir, problems=problems, digest=digest)
+    html = render_html(spec, results, [], run_dir, problems=problems, digest=digest,
+                       no_results=why or "results.json holds no results")
     out = run_dir / "report.html"
     # Atomic: a browser reloading the report never sees half of it.
     tmp = out.with_name(f".report.html.{os.getpid()}.tmp")
-    tmp.write_text(html, encoding="utf-8")
+    tmp.write_text(html, encoding="utf-8", errors="backslashreplace")
     os.replace(tmp, out)
     return out

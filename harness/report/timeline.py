@@ -2,6 +2,8 @@
 
     fault_chart(windows, duration_ns) -> Chart   one row per fault kind, one bar per window
     ops_chart(op_dicts, witness=...)   -> Chart   one row per process, one bar per op
+    calls_chart(digest_calls, ...)     -> Chart   the same for the digest's calls: the
+                                                  report's hoverable process timeline
 
 The template (``templates/report.html``, macro ``timeline``) turns a Chart into SVG elements
 with autoescape on, so a value from the history lands in a ``<title>`` or ``<text>`` as text,
@@ -12,10 +14,11 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.report.digest import pair_dicts
+from harness.report.digest import Call, pair_dicts
 
 LABEL_W, PLOT_W, ROW_H, AXIS_H = 70, 860, 16, 18
 VALUE_CHARS = 80
@@ -32,6 +35,20 @@ def fault_colours(kinds: list[str]) -> dict[str, str]:
     others = sorted({k for k in kinds if k not in FAULT_COLOURS})
     out.update({k: _SPARE[i % len(_SPARE)] for i, k in enumerate(others)})
     return out
+
+
+# Bidi controls (they reverse the text around them: a key "\u202eabc" would read "cba"
+# and drag its neighbours along) and lone surrogates (valid JSON, "\ud800", but no encoding
+# can write them): shown as the escape a person can read.
+_INVISIBLE = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def visible(s: str) -> str:
+    """Text from a run as it may be shown and written: every bidi control and lone
+    surrogate as its escape, ``"a\u202eb"`` -> ``"a\\u202eb"``; anything else unchanged."""
+    if s.isascii():
+        return s
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", s)
 
 
 def compact(value: Any, limit: int = VALUE_CHARS) -> str:
@@ -197,14 +214,33 @@ def fault_chart(windows: list[dict[str, Any]], duration_ns: float) -> Chart | No
     return chart
 
 
+def _node_key(n: str) -> tuple[int, int, str]:
+    """n2 before n10."""
+    digits = n.lstrip("abcdefghijklmnopqrstuvwxyz")
+    return (0, int(digits), n) if digits.isdigit() and len(digits) < 10 else (1, 0, n)
+
+
 def targets(value: Any) -> str:
-    """The nodes a nemesis op acted on, from its value's ``nodes`` (a partition says whom
-    it cut off in its description: ``n1 n3 | n2 n4 n5``)."""
+    """The nodes a nemesis op acted on, from its value: ``nodes`` (pause, kill, clock ...),
+    or for a partition (nemeses/partition: ``{"grudge": {"n1": ["n4", "n5"], ...},
+    "shape": ..., "description": "n1 n2 n3 | n4 n5"}``) every node that drops traffic from
+    another, in node order.
+
+    >>> targets({"grudge": {"n1": ["n3"], "n2": [], "n3": ["n1"]}, "shape": "grudge"})
+    'n1 n3'
+    """
     if not isinstance(value, dict):
         return ""
     nodes = value.get("nodes")
     if isinstance(nodes, list) and nodes:
         return " ".join(str(n) for n in nodes)
+    grudge = value.get("grudge")
+    if isinstance(grudge, dict):
+        cut = [str(n) for n, refused in grudge.items() if refused]
+        return " ".join(sorted(cut, key=_node_key))
+    if isinstance(grudge, list):  # a grudge given as components: every node in them
+        names = {str(n) for comp in grudge if isinstance(comp, list) for n in comp}
+        return " ".join(sorted(names, key=_node_key)) if len(grudge) > 1 else ""
     return ""
 
 
@@ -254,4 +290,50 @@ def ops_chart(ops: list[dict[str, Any]], witness: set[int] | None = None, *,
             title=f"{'witness: ' if is_witness else ''}process {p}: {text} → {kind} "
                   f"[{secs(t0)}–{end} s]",
             label=f"{f} {compact(shown.get('value'), room)}" if room >= 3 else ""))
+    return chart
+
+
+def op_hover(index: Any, process: Any, f: Any, value: Any, result: str, start: Any,
+             end: Any, error: Any) -> str:
+    """An op's hover text, as Jepsen's timeline.html gives it: index, process, f, value,
+    result, latency and error.
+
+    >>> op_hover(7, 2, "cas", [1, 2], "fail", 1_000_000, 5_000_000, "cas-mismatch")
+    'op 7 · process 2 · cas [1,2] → fail · 4.00 ms (0.001–0.005 s) · error: cas-mismatch'
+    """
+    if isinstance(end, (int, float)) and isinstance(start, (int, float)):
+        took = f"{(end - start) / 1e6:.2f} ms ({secs(start)}–{secs(end)} s)"
+    else:
+        took = f"never completed (invoked {secs(start)} s)"
+    err = "" if error is None else \
+        f" · error: {error if isinstance(error, str) else compact(error)}"
+    return (f"op {index if index is not None and index != -1 else '?'} · process {process} · "
+            f"{f} {compact(value, 60)} → {result} · {took}{err}")
+
+
+def calls_chart(calls: list[Call], t0: float, t1: float, max_rows: int = 120) -> Chart | None:
+    """The digest's calls (harness.report.digest.Call) as bars on their processes' rows from
+    ``t0`` to ``t1`` ns, each with its hover text (``op_hover``); an info or unfinished op
+    runs open-ended to the right edge. At most ``max_rows`` processes (the lowest ids)."""
+    if not calls:
+        return None
+    procs = sorted({str(c.process): c.process for c in calls}.values(), key=_pkey)[:max_rows]
+    row = {str(p): i for i, p in enumerate(procs)}
+    scale = Scale(t0, t1)
+    chart = _chart([f"p{p}" for p in procs], scale)
+    right = scale.t0 + scale.span
+    for c in calls:
+        y = row.get(str(c.process))
+        if y is None:
+            continue
+        open_ended = c.type in ("info", "open") or c.end is None
+        x0 = scale.x(c.start)
+        x1 = scale.x(right if open_ended or c.end is None else c.end)
+        text = f"{c.f} {compact(c.value, 40)}"
+        room = _room(x0, x1)
+        chart.bars.append(Bar(
+            x=x0, y=y * ROW_H + 2, w=max(round(x1 - x0, 1), 1), cls=f"op-{c.type}",
+            open=open_ended,
+            title=op_hover(c.index, c.process, c.f, c.value, c.type, c.start, c.end, c.error),
+            label=(text if len(text) <= room else text[: room - 1] + "…") if room >= 6 else ""))
     return chart

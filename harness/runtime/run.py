@@ -14,7 +14,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -22,11 +22,23 @@ from typing import Any
 
 from harness import __version__, registry
 from harness import generators as g
-from harness.api import DB, Checker, Context, HasLogFiles, HasModes, Package, Prepares, Workload
+from harness.api import (
+    DB,
+    Checker,
+    Context,
+    HasLogFiles,
+    HasModes,
+    HasPrimaries,
+    Package,
+    Prepares,
+    Workload,
+    describe_options,
+)
 from harness.control.parallel import on_nodes
 from harness.errors import ConfigError, SplitbrainError
 from harness.faults import coverage, fault_windows, infer_faults
 from harness.history import HistoryWriter, read_jsonl
+from harness.options import Opt, OptEnv, option, positive, validate_options
 from harness.packages import compose_packages
 from harness.runtime.analysis import StatsChecker, counts
 from harness.runtime.runner import LiveStats, Runner
@@ -58,9 +70,11 @@ class Plugins:
     packages: list[Package]
 
 
-def load_plugins(spec: TestSpec) -> Plugins:
-    """Resolve every plugin the spec names before anything heavy starts, so a typo is one
-    error line, not a half-built cluster."""
+def load_plugins(spec: TestSpec, *, also_known: Collection[str] = ()) -> Plugins:
+    """Resolve every plugin the spec names and check its options before anything heavy
+    starts, so a typo is one error line, not a half-built cluster. ``also_known``: option
+    names to let through though no plugin of this spec reads them (a campaign's options,
+    meant for its other cells)."""
     db: DB = registry.load("db", spec.db)()
     spec = resolve_mode(spec, db)
     if not spec.name:
@@ -70,7 +84,42 @@ def load_plugins(spec: TestSpec) -> Plugins:
     for name in spec.nemesis:
         factory = registry.load("nemesis", name)
         packages.append(factory(interval=spec.nemesis_interval, seed=spec.seed))
-    return Plugins(spec=spec, db=db, workload=workload, packages=packages)
+    plugins = Plugins(spec=spec, db=db, workload=workload, packages=packages)
+    check_options(plugins, also_known=also_known)
+    return plugins
+
+
+# The runtime's own options (the recovery pause before the final reads).
+RUNTIME_OPTIONS: tuple[Opt, ...] = (
+    Opt("recovery_time", float, None, "seconds between the heal and the final reads: the "
+        "most to wait for a db that names its primaries to have one again (default 30), "
+        "else a fixed pause (default 2)", check=positive),
+)
+
+
+def declared_options(plugins: Plugins) -> tuple[list[Opt], bool]:
+    """Every option the runtime and the plugins declare, and whether every plugin declares
+    (only then is an undeclared key surely a mistake)."""
+    declared = list(RUNTIME_OPTIONS)
+    complete = True
+    for plugin in (plugins.db, plugins.workload, *plugins.packages):
+        opts = describe_options(plugin)
+        if opts is None:
+            complete = False
+        else:
+            declared += opts
+    return declared, complete
+
+
+def check_options(plugins: Plugins, *, also_known: Collection[str] = ()) -> None:
+    """The spec's ``--option`` pairs against what its plugins declare: an unknown key (with a
+    did-you-mean) or a bad value is one ConfigError line."""
+    spec = plugins.spec
+    declared, complete = declared_options(plugins)
+    whose = ", ".join([f"db {spec.db}", f"workload {spec.workload}",
+                       *(f"nemesis {n}" for n in spec.nemesis)])
+    validate_options(spec.options, declared, env=OptEnv(nodes=spec.nodes, db=plugins.db),
+                     strict=complete, whose=whose, also_known=also_known)
 
 
 def resolve_mode(spec: TestSpec, db: DB) -> TestSpec:
@@ -101,9 +150,50 @@ def build_generator(spec: TestSpec, ctx: Context, plugins: Plugins, pkg: Package
         phases.append(g.nemesis(pkg.final_generator))
     final = plugins.workload.final_generator(ctx)
     if final is not None:
-        phases.append(g.sleep(float(spec.options.get("recovery_time", 2.0))))
+        phases.append(recovery(ctx, plugins.db))
         phases.append(g.clients(final))
     return g.phases(*phases)
+
+
+RECOVERY_WAIT = 30.0   # s: the most to wait for a db that names its primaries to have one
+RECOVERY_PAUSE = 2.0   # s: the fixed pause for a db that cannot say
+RECOVERY_POLL = 0.5    # s between two questions to the db
+
+
+def recovery(ctx: Context, db: DB) -> g.Generator:
+    """The pause between the heal and the final reads. Any db gets the fixed pause (2 s, or
+    option ``recovery_time`` if shorter: replicas that converge in the background get that
+    long, as before). A db that names its primaries (HasPrimaries) is then asked every
+    0.5 s until it names the same non-empty set twice in a row (an election over, no leader
+    being replaced), until ``recovery_time`` s (30) after the heal in all."""
+    if not isinstance(db, HasPrimaries):
+        return g.sleep(option(ctx.options, "recovery_time", RECOVERY_PAUSE))
+    limit = option(ctx.options, "recovery_time", RECOVERY_WAIT)
+    floor = min(RECOVERY_PAUSE, limit)
+    return g.then(g.sleep(floor), g.wait_until(PrimariesSettled(ctx, db),
+                                               timeout=limit - floor, poll=RECOVERY_POLL))
+
+
+class PrimariesSettled:
+    """``ready()`` for the recovery pause: True once ``db.primaries(ctx)`` is non-empty and the
+    same as at the previous poll. A db that fails to answer is not ready (and logged)."""
+
+    def __init__(self, ctx: Context, db: HasPrimaries):
+        self.ctx, self.db = ctx, db
+        self.last: list[str] | None = None
+
+    def __call__(self) -> bool:
+        try:
+            now = sorted(self.db.primaries(self.ctx))
+        except Exception as e:  # a node still restarting: ask again at the next poll
+            log.info("recovery: primaries not known yet: %s", e)
+            self.last = None
+            return False
+        settled = bool(now) and now == self.last
+        self.last = now
+        if settled:
+            log.info("recovery: primaries %s", ", ".join(now))
+        return settled
 
 
 @contextlib.contextmanager
@@ -136,10 +226,12 @@ def _file_logging(run_dir: Path) -> logging.Handler:
 
 def run_test(spec: TestSpec, *, store: Path | str = "store", leave_running: bool = False,
              cluster_name: str = "splitbrain", say: Callable[[str], None] = print,
-             display: Display | None = None) -> RunOutcome:
+             display: Display | None = None, also_known: Collection[str] = ()
+             ) -> RunOutcome:
     """Run one test and analyse it. ``say`` prints progress lines for a person; ``display``
-    returns a context manager showing live stats while the workload runs."""
-    plugins = load_plugins(spec)
+    returns a context manager showing live stats while the workload runs; ``also_known`` as
+    for load_plugins (a campaign's options meant for its other cells)."""
+    plugins = load_plugins(spec, also_known=also_known)
     spec = plugins.spec
     from harness.control.cluster import Cluster, cluster_lock
     from harness.control.image import ensure_image

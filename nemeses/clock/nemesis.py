@@ -27,9 +27,11 @@ Ops (``start-clock``; the mode comes from option ``clock`` or the op's value):
     drift   run each target's clock at a rate from ``clock_rates`` (default 0.5 0.8 1.25 2)
     stop-clock  reset: kill strobe loops, every clock back to +0 at rate 1
 
-Targets: option ``clock_targets`` / ``targets``; default "random". Every completion's value
-has each node's offset now, in seconds: ``{"clock_offsets": {"n1": 0.0, "n2": 12.5}, ...}``,
-plus ``rates`` (drift) or ``strobe`` (the two offsets and the period).
+Targets: option ``clock_targets`` / ``targets``; default one of one, minority, majority,
+all, and primaries when the db names them, drawn per fault (nemeses.targets). Every
+completion's value has each node's offset now, in seconds:
+``{"clock_offsets": {"n1": 0.0, "n2": 12.5}, ...}``, plus ``rates`` (drift) or ``strobe``
+(the two offsets and the period).
 An op may say exactly what to do: ``{"f": "start-clock", "value": {"mode": "bump",
 "deltas_ms": {"n2": 60000}}}`` or ``{"mode": "drift", "rates": {"n3": 1.5}}``.
 """
@@ -47,9 +49,9 @@ from harness import generators as g
 from harness.api import Context, Package
 from harness.errors import ConfigError, NemesisError, SplitbrainError
 from harness.history import Op
-from harness.options import option
+from harness.options import Opt, OptEnv, option, positive
 from nemeses.common import Cycle, Dispatcher, describe_nodes, node_script, on_nodes, sort_nodes
-from nemeses.targets import Choice, select, targets_option
+from nemeses.targets import Choice, select, targets_opt, targets_option
 
 MODES = ("bump", "strobe", "drift")
 RC_DIR = "/var/lib/splitbrain/faketime"
@@ -147,7 +149,7 @@ class ClockNemesis:
         if bad:
             raise ConfigError(f"option clock: unknown mode(s) {bad}; modes: {', '.join(MODES)}")
         self.modes = modes
-        self.choices = targets_option(ctx, "clock", "random")
+        self.choices = targets_option(ctx, "clock")
         self.max_ms = _positive(ctx, "max_ms", 120_000.0)
         self.strobe_period_ms = _positive(ctx, "strobe_period_ms", 100.0)
         self.strobe_s = _positive(ctx, "strobe_s", self.interval)
@@ -160,6 +162,9 @@ class ClockNemesis:
             raise ConfigError(f"option clock_rates: {given}; give rates > 0 other than 1, "
                               "e.g. [0.5, 2]")
         self.rates = rates
+
+    def declared_options(self) -> tuple[Opt, ...]:
+        return OPTIONS
 
     # -- lifecycle ------------------------------------------------------------------------
     def prepare(self, ctx: Context) -> None:
@@ -367,6 +372,29 @@ def _positive(ctx: Context, key: str, default: float) -> float:
     if not value > 0:
         raise ConfigError(f"option clock_{key}={value!r}: give a number > 0")
     return value
+
+
+def _check_rates(value: Any, env: OptEnv) -> str | None:
+    try:
+        rates = [float(r) for r in value]
+    except (TypeError, ValueError):
+        rates = [0.0]
+    return None if all(r > 0 and r != 1 for r in rates) else "rates > 0 other than 1, e.g. [0.5, 2]"
+
+
+OPTIONS: tuple[Opt, ...] = (
+    Opt("clock", list, None, "the clock fault, or a list to draw from (default: all three)",
+        choices=MODES, aliases=("clock_modes",)),
+    targets_opt("clock"),
+    Opt("max_ms", float, 120_000.0, "the largest bump or strobe, in ms", check=positive,
+        prefix="clock"),
+    Opt("strobe_period_ms", float, 100.0, "how often a strobe flips the clock, in ms",
+        check=positive, prefix="clock"),
+    Opt("strobe_s", float, None, "how long a strobe lasts, in s (default: the interval)",
+        check=positive, prefix="clock"),
+    Opt("rates", list, list(DEFAULT_RATES), "the rates a drift draws from",
+        check=_check_rates, prefix="clock"),
+)
 
 
 def _set_rc_script() -> str:

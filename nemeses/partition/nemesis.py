@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import random
 import shlex
+from collections.abc import Sequence
 from typing import Any
 
 from harness import generators as g
 from harness.api import Context, HasPrimaries, Package
 from harness.errors import ConfigError, NemesisError
 from harness.history import Op
-from harness.options import option
+from harness.options import Opt, OptEnv, option, port_number
 from nemeses import grudges
 from nemeses.common import Cycle, Dispatcher, node_script, on_nodes
 from nemeses.grudges import Grudge, complete_grudge, describe, halves, random_halves
@@ -155,6 +156,9 @@ class PartitionNemesis:
     def prepare(self, ctx: Context) -> None:
         self.configure(ctx)
 
+    def declared_options(self) -> Sequence[Opt]:
+        return OPTIONS
+
     def setup(self, ctx: Context) -> None:
         self.faults.open()
         if self._shapes is None:
@@ -196,6 +200,38 @@ class PartitionNemesis:
 
     def teardown(self, ctx: Context) -> None:
         self.faults.teardown(ctx)
+
+
+def _check_shapes(value: Any, env: OptEnv) -> str | None:
+    shapes = [str(s) for s in value]
+    if "rotate" in shapes and len(shapes) > 1:
+        return "rotate alone, or a list of shapes"
+    for s in shapes:
+        if s in grudges.MIN_NODES and len(env.nodes) < grudges.MIN_NODES[s]:
+            return (f"a shape other than {s} (it needs {grudges.MIN_NODES[s]} nodes, this "
+                    f"test has {len(env.nodes)})")
+        if s == "primaries" and env.db is not None and not isinstance(env.db, HasPrimaries):
+            return "a shape other than primaries: the db does not name its primaries"
+    return None
+
+
+def _check_grudge(value: Any, env: OptEnv) -> str | None:
+    try:
+        grudges.parse_grudge(value, list(env.nodes))
+    except ConfigError:
+        return ('a JSON map like {"n1": ["n2"], "n2": ["n1"]} or a list of components like '
+                f'[["n1"], ["n2", "n3"]], of this test\'s nodes ({", ".join(env.nodes)})')
+    return None
+
+
+OPTIONS: tuple[Opt, ...] = (
+    Opt("partition", list, None, "the partition shape, a list of shapes taken in turn, or "
+        "rotate (every shape this test can draw); default random-halves",
+        choices=(*grudges.SHAPES, "rotate"), check=_check_shapes),
+    Opt("grudge", object, None, "an explicit grudge for shape grudge", check=_check_grudge,
+        prefix="partition"),
+    Opt("port", int, DEFAULT_PORT, "the db port the probe checks is cut", check=port_number),
+)
 
 
 def cycle(interval: float, start: str, stop: str) -> Cycle:

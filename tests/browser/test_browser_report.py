@@ -30,7 +30,8 @@ def test_failing_report_loads_and_shows_the_anomaly(driver, failing_run):
     assert "invalid" in driver.title
     banner = driver.find_element(By.CSS_SELECTOR, ".verdict.invalid")
     assert banner.is_displayed() and "INVALID" in banner.text
-    for section in ("summary", "faults", "performance", "timeline", "checkers", "files"):
+    for section in ("summary", "faults", "performance", "causes", "timeline", "checkers",
+                    "files"):
         assert driver.find_element(By.ID, section).is_displayed()
     # Every plot decoded into a real image (a broken data: URI has naturalWidth 0).
     sizes = driver.execute_script(

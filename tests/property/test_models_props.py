@@ -46,8 +46,9 @@ def test_register_compile_means_step(state: Any, f: str, value: Any, out: Any) -
 @given(state=st.booleans(), f=st.sampled_from(["acquire", "release"]), out=outs)
 def test_mutex_compile_means_step(state: bool, f: str, out: Any) -> None:
     m = get_model("mutex")
-    a = apply_kind(state, m.compile(f, None, out))  # type: ignore[misc]
-    b = m.step(state, f, None, out)
+    s = freeze(state)  # states are frozen values, as the model's init is
+    a = apply_kind(s, m.compile(f, None, out))  # type: ignore[misc]
+    b = m.step(s, f, None, out)
     assert a is b if a is INVALID or b is INVALID else a == b
 
 

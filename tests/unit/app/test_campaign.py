@@ -341,3 +341,21 @@ def test_cli_run_mode_defaults_to_the_db_default_mode(monkeypatch, tmp_path):
         assert e.value.code == 0
     assert [(s.mode, s.name) for s in specs] == [("raft", "kvstore-raft-register"),
                                                  ("lease", "kvstore-lease-register")]
+
+
+def test_campaign_options_need_one_cell_that_reads_them(tmp_path):
+    # keys is read by register but not by unique-ids: fine in a matrix of both; a typo is
+    # read by nobody: one line with a did-you-mean, before any cluster starts.
+    from harness.app.campaign import CampaignConfig, check_plugins
+    from harness.errors import ConfigError
+
+    def validate(spec):
+        return {"keys", "read_ratio"} if spec.workload == "register" else {"read_ratio"}
+
+    cfg = CampaignConfig(name="x", modes=["raft"], workloads=["register", "unique-ids"],
+                         nemeses=["none"], seeds=[1], options={"keys": 3})
+    check_plugins(cfg, validate)
+    cfg.options = {"keyz": 3}
+    with pytest.raises(ConfigError, match="did you mean 'keys'"):
+        check_plugins(cfg, validate)
+    check_plugins(cfg, lambda spec: None)  # a plugin that declares nothing may read it

@@ -86,3 +86,26 @@ def test_check_initial_state_is_an_option(tmp_path):
     assert sb("check", str(path), "--initial", "0").returncode == 0
     r = sb("check", str(path), "--initial", "zero")
     assert r.returncode == 254 and "--initial 'zero' is not JSON" in r.stderr
+
+
+def test_list_a_plugin_by_name_shows_its_options():
+    r = sb("list", "pause")
+    assert r.returncode == 0, r.stderr
+    assert "pause_targets" in r.stdout and "register" not in r.stdout
+    r = sb("list", "--verbose")
+    assert "option lease_ms" in r.stdout and "option keys" in r.stdout
+    r = sb("list", "nope")
+    assert r.returncode == 254 and "no plugin named 'nope'" in r.stderr
+
+
+def test_a_bad_file_is_its_own_line_and_the_command_exits_254(tmp_path):
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"type":"invoke","f":"read","process":0,"key":1}\n'
+                    '{"type":"ok","f":"read","process":0,"key":1,"value":null}\n')
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"type":"invoke","f":"zap","process":0}\n{"type":"ok","f":"zap","process":0}\n')
+    r = sb("check", str(bad), str(good), "--model", "cas-register")
+    assert r.returncode == 254, r.stderr
+    assert "bad.jsonl: unknown" in r.stdout and "does not know f 'zap'" in r.stdout
+    assert "good.jsonl: valid" in r.stdout   # the later file still got its verdict
+    assert sb("check", str(good)).returncode == 0

@@ -4,8 +4,10 @@ from __future__ import annotations
 import pytest
 
 from checkers.formats import load, sniff
+from checkers.formats.edn import op_map
 from checkers.formats.ednread import EDNError, read_form
-from harness.errors import HistoryFormatError
+from checkers.values import Keyword, Symbol
+from harness.errors import ConfigError, HistoryFormatError
 from harness.history import Op, write_jsonl
 
 EDN_LINES = """\
@@ -71,7 +73,7 @@ def test_edn_one_map_per_line(tmp_path):
                                 "f": "cas", "key": None, "value": [3, 0], "error": None}
     assert ops[1].process == "nemesis" and ops[1].value is None
     assert ops[2].extra == {"node": "n1"}
-    assert ops[3].value == {"n1": frozenset({"n2"})}  # a set: the slow path read the file
+    assert ops[3].value == {Keyword("n1"): frozenset({"n2"})}  # a set: the slow path read the file
 
 
 def test_edn_vector_equals_lines(tmp_path):
@@ -184,21 +186,22 @@ def test_unknown_content_and_format(tmp_path):
     p.write_text("hello\n")
     with pytest.raises(HistoryFormatError, match="cannot tell"):
         load(p)
-    with pytest.raises(HistoryFormatError, match="unknown format"):
+    with pytest.raises(ConfigError, match="unknown format"):
         load(p, fmt="csv")
     with pytest.raises(HistoryFormatError, match="cannot read"):
         load(tmp_path / "missing.edn")
-    with pytest.raises(HistoryFormatError, match="without a history.jsonl"):
+    with pytest.raises(ConfigError, match="without a history.jsonl"):
         load(tmp_path)
 
 
 # --- the EDN reader -------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, value", [
-    ("nil", None), (":ok", "ok"), (":a.b/c", "a.b/c"), ("-12", -12), ("3N", 3),
-    ("1.5", 1.5), ('"a\\"b\\n"', 'a"b\n'), ("[1 [2 nil] (3)]", [1, [2, None], [3]]),
-    ("{:a 1, :b true}", {"a": 1, "b": True}), ("#{1}", frozenset({1})), ("\\c", "c"),
-    ("sym", "sym"),
+    ("nil", None), (":ok", Keyword("ok")), (":a.b/c", Keyword("a.b/c")), ("-12", -12),
+    ("3N", 3), ("1.5", 1.5), ('"a\\"b\\n"', 'a"b\n'),
+    ("[1 [2 nil] (3)]", [1, [2, None], [3]]),
+    ("{:a 1, :b true}", {Keyword("a"): 1, Keyword("b"): True}), ("#{1}", frozenset({1})),
+    ("\\c", "c"), ("sym", Symbol("sym")),
 ])
 def test_read_form(text, value):
     assert read_form(text) == value
@@ -233,12 +236,12 @@ def test_edn_fast_path_equals_the_edn_reader(tmp_path):
     ops = load(p)
     assert len(ops) == 300
     for op, line in zip(ops, text.splitlines()):
-        m = read_form(line)
+        m = op_map(read_form(line))
         assert op.type == m["type"] and op.f == m["f"] and op.value == m["value"]
         assert op.time == m["time"] and op.process == m["process"]
         assert op.error == (None if "error" not in m else str(m["error"]))
     assert ops[150].extra == {"rare-key": frozenset({1, 2})}
-    assert ops[3].error == "['cas-mismatch', 'expected \"3\", got nil']"
+    assert ops[3].error == "[:cas-mismatch, 'expected \"3\", got nil']"
 
 
 def test_edn_fast_path_with_independent_tuples(tmp_path):
@@ -264,7 +267,7 @@ def test_a_key_the_sample_missed_is_still_read(tmp_path):
     p = tmp_path / "history.edn"
     p.write_text("\n".join([line] * 30000 + [odd] + [line] * 30000) + "\n")  # > 2 samples
     ops = load(p)
-    assert len(ops) == 60001 and ops[30000].extra == {"late-key": "x", "line": 30001}
+    assert len(ops) == 60001 and ops[30000].extra == {"late-key": Keyword("x"), "line": 30001}
     assert ops[30000].value == 2 and ops[-1].value == 1
 
 

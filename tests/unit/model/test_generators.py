@@ -118,3 +118,53 @@ def test_any_of_interleaves_generators_that_schedule_ahead():
 def test_any_of_ends_when_every_generator_has():
     gen = g.any_of(g.limit(2, g.repeat({"f": "a"})), g.limit(3, g.repeat({"f": "b"})))
     assert Counter(o.f for o in invokes(g.simulate(gen, concurrency=2))) == {"a": 2, "b": 3}
+
+
+# --- until_ok and wait_until (issue 12: final reads after the heal) -------------------------
+
+def test_until_ok_reissues_each_failed_op_until_it_is_ok():
+    # Keys 0 and 2 answer fail/info to their first three reads (a cluster still electing).
+    tries: Counter = Counter()
+
+    def complete(op, rng):
+        tries[op.key] += 1
+        if op.key in (0, 2) and tries[op.key] <= 3:
+            return "fail" if op.key == 0 else INFO
+        return OK
+
+    gen = g.until_ok(g.Seq([{"f": "read", "key": k} for k in range(3)]), timeout=30)
+    h = g.simulate(gen, concurrency=2, complete=complete)
+    oks = [o.key for o in h if o.type == OK]
+    assert sorted(oks) == [0, 1, 2], "every key ends with an ok read"
+    assert tries == {0: 4, 1: 1, 2: 4}, "an ok op is never repeated"
+    # Retries are paced ~0.5 s apart on the virtual clock.
+    key0 = [o.time for o in invokes(h) if o.key == 0]
+    assert all(b - a >= S // 2 for a, b in zip(key0, key0[1:]))
+
+
+def test_until_ok_gives_up_after_its_timeout():
+    gen = g.until_ok(g.once({"f": "read", "key": 0}), timeout=5, pause=0.5)
+    h = g.simulate(gen, concurrency=1, complete=lambda op, rng: "fail")
+    inv = invokes(h)
+    assert 8 <= len(inv) <= 11 and max(o.time for o in inv) < 5 * S
+    assert all(o.type != OK for o in h)
+
+
+def test_until_ok_passes_ok_ops_through_once():
+    h = g.simulate(g.until_ok(g.limit(5, g.repeat({"f": "read"}))), concurrency=3)
+    assert len(invokes(h)) == 5
+
+
+def test_wait_until_polls_until_ready_within_its_timeout():
+    polls = []
+
+    def ready():
+        polls.append(1)
+        return len(polls) >= 7
+
+    gen = g.phases(g.wait_until(ready, timeout=30, poll=0.5), g.once({"f": "read"}))
+    (read,) = invokes(g.simulate(gen, concurrency=3))
+    assert len(polls) == 7 and 3 * S <= read.time < 3 * S + S // 10
+    never = g.phases(g.wait_until(lambda: False, timeout=4, poll=0.5), g.once({"f": "read"}))
+    (late,) = invokes(g.simulate(never, concurrency=2))
+    assert 4 * S <= late.time < 4 * S + S // 10, "bounded by its timeout"

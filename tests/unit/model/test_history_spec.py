@@ -119,3 +119,57 @@ def test_store_layout_and_latest_links(tmp_path):
     assert resolve_run(tmp_path / "latest") == b.resolve()
     with pytest.raises(ConfigError, match="not a run directory"):
         resolve_run(tmp_path)
+
+
+# --- the reader's index rule (issue 12) -----------------------------------------------------
+
+def _jsonl(tmp_path, *lines: dict) -> str:
+    p = tmp_path / "h.jsonl"
+    p.write_text("".join(json.dumps({"type": "invoke", "f": "read", "process": 0} | d) + "\n"
+                         for d in lines))
+    return str(p)
+
+
+@pytest.mark.parametrize("indices, match, line", [
+    ([0, None, 2], "no 'index' here but one on line 1", 2),     # partial: missing
+    ([None, 1], "an 'index' here but none on line 1", 2),      # partial: first has none
+    ([0, 1, 1], "index 1 appears twice", 3),
+    ([0, "a"], "non-negative integer, got 'a'", 2),
+    ([0, True], "non-negative integer, got true", 2),
+    ([0, 1.0], "non-negative integer, got 1.0", 2),
+    ([0, -5], "non-negative integer, got -5", 2),
+])
+def test_partial_duplicated_or_non_integer_indices_are_refused(tmp_path, indices, match, line):
+    path = _jsonl(tmp_path, *({} if i is None else {"index": i} for i in indices))
+    with pytest.raises(HistoryFormatError, match=match) as e:
+        read_jsonl(path)
+    assert e.value.line == line and e.value.path == path
+
+
+def test_a_permutation_of_indices_is_sorted_and_no_index_means_file_order(tmp_path):
+    path = _jsonl(tmp_path, {"index": 2, "f": "c"}, {"index": 0, "f": "a"},
+                  {"index": 1, "f": "b"})
+    assert [(o.index, o.f) for o in read_jsonl(path)] == [(0, "a"), (1, "b"), (2, "c")]
+    path = _jsonl(tmp_path, {"f": "a"}, {"f": "b", "index": -1}, {"f": "c"})  # -1: none
+    assert [(o.index, o.f) for o in read_jsonl(path)] == [(0, "a"), (1, "b"), (2, "c")]
+
+
+def test_a_partial_index_no_longer_moves_a_read_before_its_write(tmp_path):
+    # The issue's case: the read had no index (-1) and was sorted before the write.
+    path = _jsonl(tmp_path, {"index": 0, "f": "write", "value": 1},
+                  {"f": "read", "type": "invoke"})
+    with pytest.raises(HistoryFormatError, match="give every line an index or none"):
+        read_jsonl(path)
+
+
+def test_reader_refuses_what_it_cannot_hold(tmp_path):
+    with pytest.raises(HistoryFormatError, match="regular file"):
+        read_jsonl("/dev/zero")
+    small = _jsonl(tmp_path, {}, {})
+    from harness.history import iter_jsonl
+
+    with pytest.raises(HistoryFormatError, match="over the limit"):
+        list(iter_jsonl(small, max_bytes=10))
+    path = _jsonl(tmp_path, {"process": {"a": 1}})
+    with pytest.raises(HistoryFormatError, match="'process' must be an integer or a string"):
+        read_jsonl(path)

@@ -82,3 +82,12 @@ def test_primaries_come_from_the_db_and_fall_back_to_a_random_node(ctx):
     assert len(nodes) == 1 and "none known" in how
     with pytest.raises(ConfigError, match="HasPrimaries"):
         targets_option(ctx(db=object(), targets="primaries"), "kill", "one")
+
+
+def test_default_targets_follow_jepsen(ctx):
+    from nemeses.targets import default_targets
+
+    assert targets_option(ctx(db=Leader(["n2"])), "clock") == \
+        ["one", "primaries", "minority", "majority", "all"]
+    assert default_targets(ctx()) == ["one", "minority", "majority", "all"]
+    assert targets_option(ctx(db=Leader(["n2"]), clock_targets="n1"), "clock") == [("n1",)]

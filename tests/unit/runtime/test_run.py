@@ -147,3 +147,129 @@ def test_a_run_with_no_client_op_is_unknown_though_linearizable(tmp_path, plugin
     assert res["checkers"]["linearizable"]["valid"] is True
     assert res["checkers"]["stats"]["warnings"] == ["no client op completed"]
     assert res["valid"] == "unknown"
+
+
+# --- the recovery pause before the final reads (issue 12) ------------------------------------
+
+class ElectingDB(ModalDB):
+    """HasPrimaries: names no primary for its first ``after`` polls, then n2."""
+
+    def __init__(self, after):
+        self.after, self.polls = after, 0
+
+    def primaries(self, ctx):
+        self.polls += 1
+        return ["n2"] if self.polls > self.after else []
+
+
+class FinalRead(FakeWorkload):
+    def final_generator(self, ctx):
+        return g.once({"f": "read", "key": "final"})
+
+
+def final_read_time(make_ctx, db, **options):
+    spec = TestSpec(db="modal", workload="fake", nemesis=(), time_limit=1, rate=10,
+                    options=options)
+    ctx = make_ctx(spec=spec, nodes=spec.nodes, db=db)
+    plugins = run_mod.Plugins(spec=spec, db=db, workload=FinalRead(), packages=[])
+    h = g.simulate(run_mod.build_generator(spec, ctx, plugins, None), concurrency=2)
+    (final,) = [o for o in h if o.type == "invoke" and o.key == "final"]
+    last_main = max(o.time for o in h if o.key != "final")
+    return (final.time - last_main) / g.SECOND
+
+
+def test_final_reads_wait_until_the_db_names_its_primaries(make_ctx):
+    # The old fixed 2 s, then polls 0.5 s apart: an election that takes 20 polls (~10 s)
+    db = ElectingDB(after=20)
+    waited = final_read_time(make_ctx, db)
+    assert db.polls == 22, "polled until the same primary was named twice"
+    assert 12.5 <= waited <= 13.0
+    quick = ElectingDB(after=0)
+    assert 2.5 <= final_read_time(make_ctx, quick) <= 3.0 and quick.polls == 2
+
+
+def test_the_wait_for_primaries_is_bounded_by_recovery_time(make_ctx):
+    db = ElectingDB(after=10**9)
+    assert 5.0 <= final_read_time(make_ctx, db, recovery_time=5) <= 5.1
+    assert 30.0 <= final_read_time(make_ctx, ElectingDB(after=10**9)) <= 30.1
+
+
+def test_a_db_that_cannot_name_primaries_gets_the_fixed_pause(make_ctx):
+    assert 2.0 <= final_read_time(make_ctx, ModalDB()) <= 2.1
+    assert 7.0 <= final_read_time(make_ctx, ModalDB(), recovery_time=7) <= 7.1
+
+
+# --- options declared by the plugins, checked at load time (issue 12) -------------------------
+
+def load(nemesis="partition", workload="register", mode="", **options):
+    """load_plugins on the built-in plugins (the real registry), with these options."""
+    return run_mod.load_plugins(TestSpec(nemesis=tuple(nemesis.split(",")), workload=workload,
+                                         mode=mode, options=options))
+
+
+@pytest.mark.parametrize("nemesis,options,says", [
+    ("partition", {"partition": "halvez"},
+     r"option partition='halvez' is not allowed: give one or more of halves, "
+     r"random-halves, .*rotate"),
+    ("clock", {"clock": "bumpp"}, r"option clock='bumpp' is not allowed: give one or more of bump, "
+                                  r"strobe, drift$"),
+    ("packet", {"packet_loss": 5}, r"option packet_loss=5 is not allowed: give a number from "
+                                   r"0 to 1$"),
+    ("partition", {"packet_loss": 0.5}, r"unknown option 'packet_loss'; the options of db "
+                                        r"kvstore, workload register, nemesis partition are: "),
+    ("pause", {"pause_targets": "n9"}, r"option pause_targets='n9' is not allowed: give one of "
+                                      r"one, .*, or nodes of this test like n1,n2$"),
+    ("kill", {"targets": ["one", "n1,n7"]}, r"option targets=\[\"one\", \"n1,n7\"\]"),
+    ("pause", {"lease_ms": -1}, r"option lease_ms=-1 is not allowed: give a number > 0$"),
+    ("pause", {"lease_ms": "soon"}, r"option lease_ms='soon' is not allowed: give an int"),
+    ("partition", {"partiton": "halves"},
+     r"unknown option 'partiton'; did you mean 'partition'\?"),
+    ("partition", {"keys": 0}, r"option keys=0 is not allowed: give a number >= 1$"),
+    ("partition", {"recovery_time": -2}, r"option recovery_time=-2 is not allowed"),
+    ("all", {"clock_rates": [1]}, r"option clock_rates=\[1\] is not allowed: give rates > 0"),
+    ("partition", {"partition": "rotate,halves"}, r"give rotate alone"),
+    ("partition", {"grudge": {"n1": ["n8"]}}, r"option grudge=.* of this test's nodes"),
+])
+def test_bad_options_are_refused_at_load_time_in_one_line(nemesis, options, says):
+    with pytest.raises(ConfigError, match=says) as e:
+        load(nemesis, **options)
+    assert "\n" not in str(e.value)
+
+
+def test_good_options_pass_as_the_cli_gives_them():
+    # The CLI gives JSON where it parses, else the string.
+    load("partition,pause,clock,packet", keys="8", lease_ms=500, partition="majorities-ring",
+         pause_targets="primaries", clock="bump,drift", packet_loss="0.5", port=7001,
+         kvstore_args="--forward-timeout 0.5", final_read_timeout=10, recovery_time=5,
+         targets=["one", "n1,n2"], grudge=[["n1"], ["n2", "n3", "n4", "n5"]])
+    load("all", workload="set", linearizable="yes", read_ratio=0.5, clock_strobe_s=2)
+    load("none", workload="unique-ids")
+
+
+def test_a_campaign_may_let_through_options_meant_for_its_other_cells():
+    with pytest.raises(ConfigError, match="unknown option 'read_ratio'"):
+        load(read_ratio=0.5)
+    run_mod.load_plugins(TestSpec(options={"read_ratio": 0.5}), also_known={"read_ratio"})
+
+
+def test_undeclared_plugins_make_unknown_keys_no_error_but_values_are_checked(plugins):
+    # A third-party plugin that declares nothing may read any option.
+    p = run_mod.load_plugins(TestSpec(db="modal", workload="fake", nemesis=(),
+                                      options={"whatever": 1}))
+    assert p.spec.options == {"whatever": 1}
+    with pytest.raises(ConfigError, match="recovery_time"):
+        run_mod.load_plugins(TestSpec(db="modal", workload="fake", nemesis=(),
+                                      options={"recovery_time": 0}))
+
+
+def test_every_built_in_plugin_declares_its_options():
+    from harness.options import Opt
+
+    for kind in ("db", "workload", "nemesis"):
+        for name in registry.available(kind):
+            opts = registry.options_of(kind, name)
+            assert opts is not None, f"{kind} {name} declares no options"
+            assert all(isinstance(o, Opt) and o.help for o in opts)
+    names = {n for o in registry.options_of("nemesis", "all") or [] for n in o.names()}
+    assert {"partition", "clock", "pause_targets", "kill_targets", "packet_loss",
+            "clock_targets", "grudge"} <= names

@@ -179,7 +179,9 @@ def run(name: str, n: int = 200, seed: int = 1, **options: Any) -> list[Op]:
             assert isinstance(op, Op)
             op = op.with_(process=0, type=INVOKE)
             history.append(op)
-            history.append(client.invoke(c, op))
+            done = client.invoke(c, op)
+            history.append(done)
+            g.update(gen, gc, done)
     client.close(c)
     return [op.with_(index=i, time=i * 10**9) for i, op in enumerate(history)]
 
@@ -319,3 +321,56 @@ def test_unique_ids_indeterminate_is_info():
     FakeKV.fail_next = FakeError("connection-lost", False, "reset")
     assert client.invoke(c, Op(type=INVOKE, f="generate")).type == INFO
     assert client.invoke(c, Op(type=INVOKE, f="generate")).value == 1
+
+
+class FlakyKV(FakeKV):
+    """Fails its first ``FAILS`` reads of each key: a cluster still electing after the heal."""
+
+    FAILS = 3
+    reads: dict[Any, int] = {}
+
+    def read(self, key: Any) -> Any:
+        FlakyKV.reads[key] = FlakyKV.reads.get(key, 0) + 1
+        if FlakyKV.reads[key] <= FlakyKV.FAILS:
+            raise FakeError("not-leader", definite=False)
+        return super().read(key)
+
+
+@pytest.mark.parametrize("name", ["counter", "set", "lost-update", "bank", "register"])
+def test_final_reads_retry_until_ok(name):
+    # Issue 12: a final read that failed (not-leader right after the heal) is tried again,
+    # so the checkers get every key's final state.
+    FlakyKV.reads = {}
+    workload = PLUGINS[name]()
+    c = ctx(db=FakeDB(FlakyKV))
+    if name == "register":
+        gen = workload.generator(c)
+        rng = random.Random(0)
+        for _ in range(5):
+            gen.op(g.GenContext(time=0, process=0, rng=rng))
+    final = workload.final_generator(c)
+    assert final is not None
+    clients = {}
+
+    def complete(op: Op, rng: random.Random) -> str:
+        client = clients.setdefault(op.process, workload.client(c, 0, "n1"))
+        return client.invoke(c, op.with_(type=INVOKE)).type
+
+    h = g.simulate(final, concurrency=2, complete=complete)
+    keys = {o.key for o in h if o.type == INVOKE}
+    assert keys and {o.key for o in h if o.type == OK} == keys
+    assert all(FlakyKV.reads[k if k is not None else "bank"] == FlakyKV.FAILS + 1
+               for k in keys)
+
+
+def test_final_reads_give_up_after_final_read_timeout():
+    FlakyKV.reads, FlakyKV.FAILS = {}, 10**9
+    try:
+        w = counter.CounterWorkload()
+        c = ctx(db=FakeDB(FlakyKV), final_read_timeout=3)
+        client = w.client(c, 0, "n1")
+        h = g.simulate(w.final_generator(c), concurrency=1,
+                       complete=lambda op, rng: client.invoke(c, op.with_(type=INVOKE)).type)
+        assert 5 <= len([o for o in h if o.type == INVOKE]) <= 7
+    finally:
+        FlakyKV.FAILS = 3
