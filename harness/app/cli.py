@@ -20,7 +20,7 @@ import click
 from rich.console import Console
 
 from harness import __version__
-from harness.errors import ConfigError, SplitbrainError
+from harness.errors import ConfigError, HistoryFormatError, SplitbrainError
 from harness.runtime.live import plain
 from harness.spec import TestSpec, node_names
 from harness.verdicts import merge_valid
@@ -607,7 +607,7 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as e:
         err.print(f"splitbrain: error: {plain(e.format_message())}")
         sys.exit(EXIT_BAD_ARGS)
-    except ConfigError as e:
+    except (ConfigError, HistoryFormatError) as e:  # the input was wrong: say what and where
         err.print(f"splitbrain: error: {plain(e)}")
         sys.exit(EXIT_BAD_ARGS)
     except SplitbrainError as e:

@@ -149,8 +149,10 @@ def digest_lines(lines: Any) -> Digest:
             o = line if type(line) is dict else loads(line)
             t = o["time"]
             typ = o["type"]
-        except (ValueError, TypeError, KeyError):
-            if type(line) is dict or line.strip():
+        except (ValueError, TypeError, KeyError, IndexError):
+            # Not an op: a line that is not JSON, or JSON that is not an object (a number,
+            # a list: a damaged file parsed whole). Blank lines are not counted.
+            if not isinstance(line, str | bytes) or line.strip():
                 bad += 1
             continue
         tt = type(t)
