@@ -10,6 +10,7 @@ failing one is reported as drawn.)
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -57,7 +58,8 @@ def damage(data: bytes, how: str, at: float, junk: bytes, value: object) -> byte
     return None  # delete
 
 
-@settings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.generate],
+@settings(max_examples=int(os.environ.get("SPLITBRAIN_FUZZ_EXAMPLES", "25")), deadline=None,
+          phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(name=st.sampled_from(FILES),
        how=st.sampled_from(["truncate", "flip", "insert", "json", "delete"]),
