@@ -34,7 +34,7 @@ from workloads.kv import (
     FINAL_READ_OPT,
     KVOpClient,
     KVWorkload,
-    error_name,
+    error_fields,
     read_ratio_opt,
     unknown_f,
 )
@@ -63,7 +63,7 @@ class BankClient(KVOpClient[KV]):
         try:
             cur = self.kv.read(KEY)
         except StoreError as e:  # the read before the cas changes nothing: fail is safe
-            return op.complete(FAIL, value=t, error=error_name(e))
+            return op.complete(FAIL, value=t, **error_fields(e))
         balances = dict(self.initial if cur is None else cur)
         if balances.get(src, 0) < amount:
             return op.complete(FAIL, value=t, error="insufficient-funds")

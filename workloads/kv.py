@@ -108,15 +108,27 @@ class KVOpClient(Generic[K]):
             # A StoreError that does not say is taken as indefinite: info is always safe.
             definite = bool(getattr(e, "definite", False)) or op.f == "read"
             return op.complete(FAIL if definite else INFO, value=op.value,
-                               error=error_name(e))
+                               **error_fields(e))
 
     def close(self, ctx: Context) -> None:
         self.kv.close()
 
 
-def error_name(e: Exception) -> str:
+def error_fields(e: Exception) -> dict[str, Any]:
+    """An op's error as its kind, with the variable parts (message, address) in fields of
+    their own, so that errors group by kind:
+
+        {"error": "not-leader", "error_msg": "n5 is not the leader (term 7)",
+         "error_host": "172.20.0.5"}
+
+    The kind is the store's error code, else the exception's class name."""
     code = getattr(e, "code", None)
-    return f"{code}: {e}" if code else f"{type(e).__name__}: {e}"
+    out: dict[str, Any] = {"error": str(code) if code else type(e).__name__,
+                           "error_msg": str(getattr(e, "msg", "") or e)}
+    host = getattr(e, "host", None)
+    if host:
+        out["error_host"] = str(host)
+    return out
 
 
 def unknown_f(op: Op) -> Op:

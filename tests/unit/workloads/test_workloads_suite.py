@@ -374,3 +374,36 @@ def test_final_reads_give_up_after_final_read_timeout():
         assert 5 <= len([o for o in h if o.type == INVOKE]) <= 7
     finally:
         FlakyKV.FAILS = 3
+
+
+def test_a_store_error_is_its_kind_with_the_details_in_fields():
+    # Errors group by kind (the report's failures by cause): the variable parts, message
+    # and address, go in fields of their own, not into the kind.
+    from dbs.kvstore.client import KVError
+    from harness.history import FAIL, INFO
+    from workloads.register import RegisterClient
+
+    class Refusing:
+        def __init__(self, definite):
+            self.definite = definite
+
+        def read(self, key):
+            raise KVError("not-leader", True, "n5 is not the leader (term 7)", "172.20.0.5")
+
+        def write(self, key, value):
+            raise KVError("timeout", False, "no answer in 1.0 s", "172.20.0.5")
+
+        def cas(self, key, old, new):
+            raise RuntimeError("never")
+
+        def close(self):
+            pass
+
+    c = RegisterClient(Refusing(True))
+    done = c.invoke(None, Op(type="invoke", f="read", process=0, key=1))
+    assert (done.type, done.error) == (FAIL, "not-leader")
+    assert done.extra == {"error_msg": "n5 is not the leader (term 7)",
+                          "error_host": "172.20.0.5"}
+    done = c.invoke(None, Op(type="invoke", f="write", process=0, key=1, value=3))
+    assert (done.type, done.error) == (INFO, "timeout")
+    assert done.to_dict()["error_msg"] == "no answer in 1.0 s"
