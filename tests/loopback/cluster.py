@@ -10,6 +10,7 @@ Anything with ``nodes`` and ``addr(node) -> (host, port)`` is a cluster here.
 """
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
@@ -88,3 +89,25 @@ def wait_leader(c: Cluster, among: Sequence[str] | None = None, timeout: float =
             return leaders[0]
         time.sleep(0.05)
     raise AssertionError(f"no agreed leader among {among}: {sts}")
+
+
+def increment_from_every_node(c: Cluster, nodes: Sequence[str], times: int = 30
+                              ) -> list[KVError]:
+    """Two threads per node, each incrementing key "ctr" ``times`` times through that node;
+    the errors they met (none, for a store that counts right)."""
+    errors: list[KVError] = []
+
+    def worker(node: str) -> None:
+        with kv(c, node) as k:
+            for _ in range(times):
+                try:
+                    k.incr("ctr")
+                except KVError as e:
+                    errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in [*nodes, *nodes]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors

@@ -1,14 +1,13 @@
 """Modes lease and fenced on loopback: the same pause, a stale read in one, none in the other."""
 from __future__ import annotations
 
-import threading
 import time
 from functools import partial
 
 import pytest
 
 from dbs.kvstore.client import KVError
-from tests.loopback.cluster import kv, retry, status
+from tests.loopback.cluster import increment_from_every_node, kv, retry, status
 from tests.loopback.cluster import wait_leader as wait_any_leader
 
 pytestmark = pytest.mark.loopback
@@ -68,22 +67,7 @@ def test_every_op_through_every_node(cluster):
 
 def test_concurrent_increments_count_exactly(cluster):
     wait_leader(cluster, NODES)
-    errors = []
-
-    def worker(node):
-        with kv(cluster, node) as k:
-            for _ in range(30):
-                try:
-                    k.incr("ctr")
-                except KVError as e:  # pragma: no cover - would break the count
-                    errors.append(e)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in NODES * 2]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not increment_from_every_node(cluster, NODES, 30)
     with kv(cluster, "n2") as k:
         assert k.read("ctr") == 6 * 30
 

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import socket
-import threading
 import time
 
 import pytest
 
 from dbs.kvstore.client import KVError
-from tests.loopback.cluster import kv, retry, status, wait_leader
+from tests.loopback.cluster import increment_from_every_node, kv, retry, status, wait_leader
 
 pytestmark = pytest.mark.loopback
 
@@ -47,22 +46,7 @@ def test_every_op_through_every_node(cluster):
 
 def test_concurrent_increments_through_all_nodes_count_exactly(cluster):
     wait_leader(cluster)
-    errors = []
-
-    def worker(node):
-        with kv(cluster, node) as k:
-            for _ in range(30):
-                try:
-                    k.incr("ctr")
-                except KVError as e:  # pragma: no cover - would break the count
-                    errors.append(e)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in NODES * 2]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    assert not increment_from_every_node(cluster, NODES, 30)
     with kv(cluster, "n3") as k:
         assert k.read("ctr") == 10 * 30
 
